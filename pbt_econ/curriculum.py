@@ -1,0 +1,147 @@
+"""Curricula as data: when each agent type learns, how its action mask widens,
+how theta and entropy are annealed (spec section 5).
+
+A :class:`Curriculum` is a frozen record read from YAML (``configs/curricula/``
+or inline in a run config). :meth:`Curriculum.at` turns it into the concrete
+settings of one episode, a :class:`CurriculumPoint`, which is all the trainer
+reads. Every episode count in a curriculum is multiplied by ``time_scale``, so
+the paper's 200k-episode schedule fits a short run unchanged.
+
+.. math::
+   \\text{theta\\_scale}(e) = 1 - \\exp(-e / \\text{theta\\_anneal}), \\qquad
+   \\text{entropy\\_factor}(e) = \\max(\\exp(-e / \\text{decay}), \\text{floor})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from pbt_econ.economy import ConfigError, _check_number
+
+__all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "CurriculumPoint", "MaskSchedule"]
+
+AGENT_TYPES = ("consumer", "firm", "government")
+
+
+@dataclass(frozen=True)
+class MaskSchedule:
+    """How an action mask widens from start values to the full grid.
+
+    Before ``start_episode`` only the grid values nearest to ``start`` are
+    allowed; over the next ``over_episodes`` the allowed interval grows
+    linearly to the whole grid. Firms' ``start`` keys: ``price``, ``wage``;
+    the government's: ``income_tax``, ``corporate_tax``.
+    """
+
+    start_episode: float = 0.0
+    over_episodes: float = 0.0
+    start: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_number("start_episode", self.start_episode, low=0)
+        _check_number("over_episodes", self.over_episodes, low=0)
+        if not isinstance(self.start, dict):
+            raise ConfigError(f"start = {self.start!r}: must be a mapping of action name to value")
+        for key, value in self.start.items():
+            _check_number(f"start.{key}", value, low=0)
+
+    def progress(self, episode: float, time_scale: float) -> float:
+        """Fraction in [0, 1] of the way from the start values to the full grid."""
+        begin = self.start_episode * time_scale
+        span = self.over_episodes * time_scale
+        if episode < begin:
+            return 0.0
+        if span <= 0:
+            return 1.0
+        return min(1.0, (episode - begin) / span)
+
+
+@dataclass(frozen=True)
+class AgentCurriculum:
+    """One agent type's schedule within a curriculum."""
+
+    learn_from: float | None = 0.0
+    """Episode from which this type's policy is updated; ``null``: never."""
+    mask: MaskSchedule | None = None
+    """Action-mask schedule; ``null``: the full grid from episode 0."""
+    entropy_decay: float = 10000.0
+    """Episodes over which the entropy bonus decays by ``e``; 0: no decay."""
+    entropy_floor: float = 0.1
+    """Lowest fraction of the base entropy coefficient, in [0, 1]."""
+
+    def __post_init__(self) -> None:
+        if self.learn_from is not None:
+            _check_number("learn_from", self.learn_from, low=0)
+        _check_number("entropy_decay", self.entropy_decay, low=0)
+        _check_number("entropy_floor", self.entropy_floor, low=0, high=1)
+
+
+@dataclass(frozen=True)
+class CurriculumPoint:
+    """The curriculum's settings for one episode (what the trainer reads)."""
+
+    episode: int
+    theta_scale: float
+    learns: dict[str, bool]
+    mask_progress: dict[str, float]
+    entropy_factor: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """A named curriculum; its ``family`` is the PBT niche it belongs to."""
+
+    name: str = "none"
+    family: str | None = None
+    """Niche label for population search; ``null`` means ``name``."""
+    time_scale: float = 1.0
+    """Multiplier applied to every episode count below."""
+    theta_anneal: float = 0.0
+    """Episodes of theta annealing ``1 - exp(-e / theta_anneal)``; 0: no annealing."""
+    consumer: AgentCurriculum = field(default_factory=AgentCurriculum)
+    firm: AgentCurriculum = field(default_factory=AgentCurriculum)
+    government: AgentCurriculum = field(default_factory=AgentCurriculum)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"name = {self.name!r}: must be a non-empty string")
+        _check_number("time_scale", self.time_scale, low=0, low_open=True)
+        _check_number("theta_anneal", self.theta_anneal, low=0)
+
+    @property
+    def niche(self) -> str:
+        return self.family or self.name
+
+    def agent(self, agent_type: str) -> AgentCurriculum:
+        return getattr(self, agent_type)
+
+    def at(self, episode: int) -> CurriculumPoint:
+        """Settings of episode ``episode`` (0-based, counted over the member's life)."""
+        ts = self.time_scale
+        anneal = self.theta_anneal * ts
+        theta_scale = 1.0 - math.exp(-episode / anneal) if anneal > 0 else 1.0
+        learns, progress, entropy_factor = {}, {}, {}
+        for name in AGENT_TYPES:
+            agent = self.agent(name)
+            learns[name] = agent.learn_from is not None and episode >= agent.learn_from * ts
+            progress[name] = 1.0 if agent.mask is None else agent.mask.progress(episode, ts)
+            decay = agent.entropy_decay * ts
+            factor = math.exp(-episode / decay) if decay > 0 else 1.0
+            entropy_factor[name] = max(factor, agent.entropy_floor)
+        return CurriculumPoint(episode, theta_scale, learns, progress, entropy_factor)
+
+    def for_best_response(self, target: str) -> Curriculum:
+        """Only ``target`` learns; full action grids and full theta (spec section 6).
+
+        Entropy schedules are kept, so continuing at the member's episode count
+        uses the same (annealed) entropy bonus as late training.
+        """
+        if target not in AGENT_TYPES:
+            raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
+        agents = {
+            name: dataclasses.replace(self.agent(name), learn_from=0.0 if name == target else None, mask=None)
+            for name in AGENT_TYPES
+        }
+        return dataclasses.replace(self, name=f"{self.name}+br-{target}", theta_anneal=0.0, **agents)

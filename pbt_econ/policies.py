@@ -1,0 +1,66 @@
+"""Shared actor-critic networks, one per agent type (spec section 5).
+
+A policy maps observations ``[N, D]`` to padded head logits ``[N, H, K]``
+(see :mod:`pbt_econ.spaces`) and a value ``[N]``. The trunk (two hidden
+layers, ``tanh``) is shared by actor and critic, which halves the matrix work
+of a rollout.
+
+Sampling uses the Gumbel-max trick with an explicit ``torch.Generator``: one
+``argmax`` over all heads of all agents, reproducible for a given seed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pbt_econ.spaces import MASKED_LOGIT
+
+__all__ = ["ActorCritic", "entropy", "log_prob", "masked_logits", "sample"]
+
+
+class ActorCritic(nn.Module):
+    """``obs [N, D] -> (logits [N, H, K], value [N])`` with ``H`` heads of width ``K``."""
+
+    def __init__(self, obs_size: int, heads: int, width: int, hidden_size: int = 128) -> None:
+        super().__init__()
+        self.heads, self.width = heads, width
+        self.trunk = nn.Sequential(
+            nn.Linear(obs_size, hidden_size), nn.Tanh(), nn.Linear(hidden_size, hidden_size), nn.Tanh()
+        )
+        self.policy_head = nn.Linear(hidden_size, heads * width)
+        self.value_head = nn.Linear(hidden_size, 1)
+        # Small initial logits: the untrained policy is close to uniform (CleanRL's init).
+        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
+        nn.init.zeros_(self.policy_head.bias)
+        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
+        nn.init.zeros_(self.value_head.bias)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.trunk(obs)
+        logits = self.policy_head(hidden).reshape(*obs.shape[:-1], self.heads, self.width)
+        return logits, self.value_head(hidden).squeeze(-1)
+
+
+def masked_logits(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Set disallowed choices (``allowed`` broadcastable to ``logits``) to :data:`MASKED_LOGIT`."""
+    return torch.where(allowed, logits, torch.full_like(logits, MASKED_LOGIT))
+
+
+def sample(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One choice per head: ``[..., H, K] -> [..., H]`` int64 (Gumbel-max)."""
+    uniform = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-20, max=1.0 - 1e-7)))
+    return torch.argmax(logits + gumbel, dim=-1)
+
+
+def log_prob(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Joint log-probability of the choices ``index [..., H]``, summed over heads: ``[...]``."""
+    logp = torch.log_softmax(logits, dim=-1)
+    return logp.gather(-1, index.unsqueeze(-1)).squeeze(-1).sum(-1)
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy summed over heads (nats): ``[..., H, K] -> [...]``."""
+    logp = torch.log_softmax(logits, dim=-1)
+    return -(logp.exp() * logp).sum(-1).sum(-1)

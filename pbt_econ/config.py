@@ -516,6 +516,23 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+def _resolve_base(data: dict, path: Path, seen: tuple[Path, ...]) -> dict:
+    """Merge a run config over the file named by its ``base:`` key (relative to ``path``)."""
+    if "base" not in data:
+        return data
+    data = dict(data)
+    base = data.pop("base")
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base = {base!r}: must be the path of another config file")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: base = {base!r}: configs extend each other in a cycle")
+    base_data = _read_yaml(base_path)
+    if not isinstance(base_data, dict):
+        raise ConfigError(f"{base_path}: must hold a mapping of sections")
+    return _deep_merge(_resolve_base(base_data, base_path, seen + (base_path,)), data)
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Read and validate a run config (default: ``configs/default.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_CONFIG
@@ -524,6 +541,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must hold a mapping of sections, not {type(data).__name__}")
+    data = _resolve_base(data, path, seen=(path.resolve(),))
     try:
         data = apply_overrides(data, overrides or [])
         return _build(RunConfig, data, "")

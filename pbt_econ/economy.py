@@ -292,7 +292,7 @@ class StepInfo(dict):
 
     Keys: ``consumed [B,C,F]`` units, ``exported [B,F]`` units,
     ``production [B,F]`` units, ``hours_by_firm [B,F]`` hours,
-    ``tax_revenue [B]`` money, ``net_demand [B,C,F]`` units,
+    ``tax_revenue [B]`` money,
     ``investment [B,F]`` money, ``gross_income [B,C]`` money.
     """
 
@@ -360,34 +360,36 @@ class Economy:
         hours = actions.hours  # [B, C]
 
         # 1. Budget-feasible demand: scale requests that cost more than the budget.
+        #    The [B, C, F] tensors dominate memory traffic at large C, so sums over
+        #    them are batched matrix products and only `consumed` is materialised.
         requested = actions.consumption  # [B, C, F]
-        cost = (requested * p.unsqueeze(1)).sum(-1)  # [B, C]
+        cost = torch.bmm(requested, p.unsqueeze(-1)).squeeze(-1)  # [B, C]
         over_budget = (cost > 0) & (cost > state.consumer_budget)
         affordable = state.consumer_budget.clamp(min=0) / torch.where(over_budget, cost, torch.ones_like(cost))
-        net_demand = requested * torch.where(over_budget, affordable, torch.ones_like(cost)).unsqueeze(-1)
+        budget_scale = torch.where(over_budget, affordable, torch.ones_like(cost))  # [B, C]
 
         # 2. Labour: hours each firm gets.
         hours_by_firm = torch.zeros_like(p).scatter_add(1, actions.employer, hours)  # [B, F]
 
         # 3. Rationing: every consumer gets the same fraction s/D of an overdemanded good.
-        demand = net_demand.sum(1)  # [B, F]
+        demand = torch.bmm(budget_scale.unsqueeze(1), requested).squeeze(1)  # [B, F]: sum_c n[c, f]
         overdemanded = (demand > 0) & (demand > s)
         fill = torch.where(overdemanded, s / torch.where(overdemanded, demand, torch.ones_like(demand)), torch.ones_like(demand))
-        consumed = net_demand * fill.unsqueeze(1)  # [B, C, F]
+        consumed = torch.mul(requested, budget_scale.unsqueeze(-1)).mul_(fill.unsqueeze(1))  # [B, C, F]
 
         # 4. Consumer reward: CRRA utility of consumption minus linear disutility of work.
         eta = cfg.crra_eta
-        utility = ((consumed + 1.0).pow(1.0 - eta) - 1.0) / (1.0 - eta)
-        consumer_reward = utility.sum(-1) - state.theta / 2.0 * hours  # [B, C]
+        utility = ((consumed + 1.0).pow_(1.0 - eta).sum(-1) - cfg.num_firms) / (1.0 - eta)  # [B, C]
+        consumer_reward = utility - state.theta / 2.0 * hours  # [B, C]
 
         # 5. Consumer money before redistribution.
         gross_income = w.gather(1, actions.employer) * hours  # [B, C]
         income_tax_paid = tau_i * gross_income
-        spent = (consumed * p.unsqueeze(1)).sum(-1)
+        spent = budget_scale * torch.bmm(requested, (fill * p).unsqueeze(-1)).squeeze(-1)  # [B, C]
         consumer_delta = cfg.consumer_budget_epsilon - spent + gross_income - income_tax_paid
 
         # 6. Export market: the importer buys what is left, up to its quantity.
-        sold = consumed.sum(1)  # [B, F]
+        sold = fill * demand  # [B, F] = sum_c consumed[c, f]
         if cfg.open_economy:
             leftover = torch.minimum(s - sold, torch.full_like(s, cfg.importer_quantity)).clamp(min=0)
             exported = torch.where(p >= cfg.importer_price, leftover, torch.zeros_like(s))
@@ -446,7 +448,6 @@ class Economy:
             production=production,
             hours_by_firm=hours_by_firm,
             tax_revenue=tax_revenue,
-            net_demand=net_demand,
             investment=investment,
             gross_income=gross_income,
         )

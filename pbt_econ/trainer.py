@@ -40,6 +40,7 @@ import torch
 
 from pbt_econ import policies
 from pbt_econ.config import (
+    AgentTrainingConfig,
     RunConfig,
     TrainingConfig,
     config_from_dict,
@@ -67,6 +68,7 @@ __all__ = [
     "NonFiniteError",
     "gae",
     "load_member",
+    "update_policy",
 ]
 
 CHECKPOINT_FORMAT = "pbt-econ-member/1"
@@ -217,6 +219,70 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -
         advantages[t] = next_adv
         next_value = values[t]
     return advantages, advantages + values
+
+
+def update_policy(
+    policy: policies.ActorCritic,
+    optimizer: torch.optim.Optimizer,
+    traj: _Trajectory,
+    cfg: TrainingConfig,
+    agent: AgentTrainingConfig,
+    entropy_factor: float,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """One PPO (``cfg.algorithm == "ppo"``) or policy-gradient update from one rollout.
+
+    Reads like CleanRL's PPO: returns and advantages (GAE over ``[T, ...]``),
+    flatten, standardise advantages, epochs x minibatches of clipped
+    surrogate + value loss - entropy bonus, gradient-norm clipping. Returns the
+    mean ``pg_loss``, ``v_loss``, ``entropy`` and ``approx_kl``. A non-finite
+    loss raises :class:`NonFiniteError` before any parameter changes.
+    """
+    device = traj.obs.device
+    rewards = traj.reward / agent.reward_scale
+    advantages, returns = gae(rewards, traj.value, agent.gamma, cfg.gae_lambda)
+    obs = traj.obs.flatten(0, 2)
+    actions = traj.action.flatten(0, 2)
+    old_logp = traj.logp.flatten()
+    advantages = advantages.flatten()
+    returns = returns.flatten()
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    entropy_coef = agent.entropy_coef * entropy_factor
+    n = obs.shape[0]
+    ppo = cfg.algorithm == "ppo"
+    epochs, minibatches = (cfg.update_epochs, cfg.minibatches) if ppo else (1, 1)
+    size = math.ceil(n / minibatches)
+    sums = {"pg_loss": 0.0, "v_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0}
+    steps = 0
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator, device=device) if minibatches > 1 else None
+        for start in range(0, n, size):
+            mb = slice(start, start + size) if order is None else order[start:start + size]
+            logits, value = policy(obs[mb])
+            logits = policies.masked_logits(logits, traj.allowed)
+            new_logp = policies.log_prob(logits, actions[mb])
+            entropy = policies.entropy(logits).mean()
+            adv = advantages[mb]
+            logratio = new_logp - old_logp[mb]
+            ratio = logratio.exp()
+            if ppo:
+                pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.ppo_clip, 1 + cfg.ppo_clip)).mean()
+            else:
+                pg_loss = -(adv * new_logp).mean()
+            v_loss = 0.5 * (value - returns[mb]).pow(2).mean()
+            loss = pg_loss - entropy_coef * entropy + cfg.value_coef * v_loss
+            if not bool(torch.isfinite(loss)):
+                raise NonFiniteError("non-finite loss; the update was not applied")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - logratio).mean()
+            for k, v in (("pg_loss", pg_loss), ("v_loss", v_loss), ("entropy", entropy), ("approx_kl", approx_kl)):
+                sums[k] += float(v.detach())
+            steps += 1
+    return {k: v / steps for k, v in sums.items()}
 
 
 def _gini(x: torch.Tensor) -> torch.Tensor:
@@ -437,56 +503,13 @@ class Member:
     # ------------------------------------------------------------------- update
     def _update(self, agent_type: str, traj: _Trajectory, entropy_factor: float) -> dict[str, float]:
         """PPO (or PG) on one type's trajectory; returns loss statistics."""
-        cfg = self.training
-        agent = cfg.agent(agent_type)
-        policy, optimizer = self.policies[agent_type], self.optimizers[agent_type]
-        rewards = traj.reward / agent.reward_scale
-        advantages, returns = gae(rewards, traj.value, agent.gamma, cfg.gae_lambda)
-        obs = traj.obs.flatten(0, 2)
-        actions = traj.action.flatten(0, 2)
-        old_logp = traj.logp.flatten()
-        advantages = advantages.flatten()
-        returns = returns.flatten()
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        entropy_coef = agent.entropy_coef * entropy_factor
-        n = obs.shape[0]
-        ppo = cfg.algorithm == "ppo"
-        epochs, minibatches = (cfg.update_epochs, cfg.minibatches) if ppo else (1, 1)
-        size = math.ceil(n / minibatches)
-        sums = {"pg_loss": 0.0, "v_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0}
-        steps = 0
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=self.generator, device=self.device) if minibatches > 1 else None
-            for start in range(0, n, size):
-                mb = slice(start, start + size) if order is None else order[start:start + size]
-                logits, value = policy(obs[mb])
-                logits = policies.masked_logits(logits, traj.allowed)
-                new_logp = policies.log_prob(logits, actions[mb])
-                entropy = policies.entropy(logits).mean()
-                adv = advantages[mb]
-                logratio = new_logp - old_logp[mb]
-                ratio = logratio.exp()
-                if ppo:
-                    pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.ppo_clip, 1 + cfg.ppo_clip)).mean()
-                else:
-                    pg_loss = -(adv * new_logp).mean()
-                v_loss = 0.5 * (value - returns[mb]).pow(2).mean()
-                loss = pg_loss - entropy_coef * entropy + cfg.value_coef * v_loss
-                if not bool(torch.isfinite(loss)):
-                    raise NonFiniteError(
-                        f"member {self.member_id}: non-finite {agent_type} loss in episode {self.episode}; "
-                        "the update was not applied"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                for k, v in (("pg_loss", pg_loss), ("v_loss", v_loss), ("entropy", entropy), ("approx_kl", approx_kl)):
-                    sums[k] += float(v.detach())
-                steps += 1
-        return {k: v / steps for k, v in sums.items()}
+        try:
+            return update_policy(
+                self.policies[agent_type], self.optimizers[agent_type], traj, self.training,
+                self.training.agent(agent_type), entropy_factor, self.generator,
+            )
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"member {self.member_id}, episode {self.episode}, {agent_type}: {exc}") from None
 
     def _update_multipliers(self, final: EconomyState) -> None:
         """Gradient ascent on the mean no-Ponzi violation (spec section 4)."""
@@ -517,7 +540,8 @@ class Member:
         return stats, losses
 
     def train(self, episodes: int, progress=None, curriculum: Curriculum | None = None) -> list[MetricsRow]:
-        """Train the next ``episodes`` episodes; one :class:`MetricsRow` per ``log_every`` episodes.
+        """Train the next ``episodes`` episodes; a :class:`MetricsRow` at every multiple of
+        ``log_every`` episodes and at the end.
 
         ``progress`` (optional) is called after every episode with
         ``(episodes_done, stats)``. ``curriculum`` overrides the member's own
@@ -536,7 +560,7 @@ class Member:
             window.append((stats, losses, point))
             if progress is not None:
                 progress(i + 1, stats)
-            if len(window) == log_every or i == episodes - 1:
+            if self.episode % log_every == 0 or i == episodes - 1:  # rows align to absolute episodes
                 elapsed = time.perf_counter() - started
                 rows.append(self._metrics_row(window, len(window) / max(elapsed, 1e-9), curriculum))
                 window = []

@@ -1,0 +1,87 @@
+"""Parquet tables: atomic writes with a schema version in the file metadata.
+
+Every table pbt-econ writes goes through :func:`write_table`: rows (frozen
+dataclasses or mappings) become a ``pyarrow.Table``, written to a temporary
+file beside the target and renamed over it, so an interrupted write leaves
+the previous file intact. The metadata carries ``pbt_econ.table`` (the table
+kind) and ``pbt_econ.schema_version``; :func:`read_table` checks both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["SCHEMA_VERSION", "TableError", "read_table", "rows_to_table", "write_table"]
+
+SCHEMA_VERSION = "1"
+
+
+class TableError(ValueError):
+    """A Parquet file is missing, unreadable, or not the expected pbt-econ table."""
+
+
+def _as_mapping(row: Any) -> Mapping[str, Any]:
+    if dataclasses.is_dataclass(row):
+        return dataclasses.asdict(row)
+    if isinstance(row, Mapping):
+        return row
+    raise TypeError(f"row must be a dataclass or a mapping, not {type(row).__name__}")
+
+
+def rows_to_table(rows: Iterable[Any], kind: str, schema: pa.Schema | None = None) -> pa.Table:
+    """Rows -> ``pyarrow.Table`` carrying the table kind and schema version."""
+    records = [_as_mapping(r) for r in rows]
+    table = pa.Table.from_pylist(records, schema=schema)
+    meta = dict(table.schema.metadata or {})
+    meta.update({b"pbt_econ.table": kind.encode(), b"pbt_econ.schema_version": SCHEMA_VERSION.encode()})
+    return table.replace_schema_metadata(meta)
+
+
+def write_table(table: pa.Table | Iterable[Any], path: str | Path, kind: str | None = None) -> Path:
+    """Write atomically (temporary file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    if not isinstance(table, pa.Table):
+        if kind is None:
+            raise ValueError("kind is required when writing rows")
+        table = rows_to_table(table, kind)
+    elif kind is not None:
+        meta = dict(table.schema.metadata or {})
+        meta.update({b"pbt_econ.table": kind.encode(), b"pbt_econ.schema_version": SCHEMA_VERSION.encode()})
+        table = table.replace_schema_metadata(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_table(path: str | Path, kind: str | None = None) -> pa.Table:
+    """Read a pbt-econ Parquet table; with ``kind``, check that it is that table."""
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: file not found")
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+        raise TableError(f"{path}: not a readable Parquet file ({exc})") from None
+    meta = table.schema.metadata or {}
+    version = meta.get(b"pbt_econ.schema_version", b"").decode()
+    found = meta.get(b"pbt_econ.table", b"").decode()
+    if kind is not None and found != kind:
+        raise TableError(f"{path}: expected a pbt-econ {kind!r} table, found {found or 'no pbt-econ metadata'!r}")
+    if version and version != SCHEMA_VERSION:
+        raise TableError(f"{path}: schema version {version}, this pbt-econ reads version {SCHEMA_VERSION}")
+    return table

@@ -1,0 +1,132 @@
+"""``python -m pbt_econ.train``: train one member, with checkpoints and a progress bar.
+
+A thin shell around :class:`pbt_econ.trainer.Member`::
+
+    python -m pbt_econ.train [--config FILE] [--episodes N] [--out DIR]
+                             [--device cpu|cuda] [--set key=value ...] [--resume]
+
+Writes ``DIR/config.yaml`` (the resolved config), ``DIR/checkpoint.pt`` every
+``training.checkpoint_every`` episodes and at the end, and
+``DIR/metrics.parquet``. ``--resume`` continues from ``DIR/checkpoint.pt``
+bit-identically (CPU). A NaN or inf stops the run with a message and leaves
+``DIR/checkpoint.pt`` as the last good state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+
+from pbt_econ.config import RunConfig, dump_config, load_config
+from pbt_econ.economy import ConfigError
+from pbt_econ.tables import read_table, write_table
+from pbt_econ.trainer import CheckpointError, Member, MetricsRow, NonFiniteError, load_member
+
+__all__ = ["main", "run_training"]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = False, show_progress: bool = True) -> Member:
+    """Train one member into ``out``; returns the trained member. Raises :class:`NonFiniteError`."""
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint.pt"
+    metrics_path = out / "metrics.parquet"
+    rows: list[dict] = []
+    if resume:
+        if not checkpoint.exists():
+            raise CheckpointError(f"{checkpoint}: --resume given but there is no checkpoint to resume from")
+        member = load_member(checkpoint, config)
+        if metrics_path.exists():
+            rows = [r for r in read_table(metrics_path, "metrics").to_pylist() if r["episode"] <= member.episode]
+    else:
+        if checkpoint.exists():
+            raise CheckpointError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
+        member = Member(config, member_id=config.name)
+    _atomic_text(out / "config.yaml", dump_config(config))
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    remaining = max(0, episodes - member.episode)
+    every = config.training.checkpoint_every
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes, initial=member.episode, unit="ep", desc=config.name, dynamic_ncols=True)
+
+    def progress(_done: int, stats) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(welfare=f"{stats.reward_government:.1f}", hours=f"{stats.hours:.0f}",
+                            price=f"{stats.price:.0f}", prod=f"{stats.production:.1f}", refresh=False)
+
+    try:
+        while remaining > 0:
+            chunk = min(remaining, every - member.episode % every)
+            new_rows = member.train(chunk, progress=progress)
+            rows.extend(dataclasses.asdict(r) for r in new_rows)
+            remaining -= chunk
+            member.save(checkpoint)
+            write_table(rows, metrics_path, "metrics")
+    except NonFiniteError:
+        member.save(checkpoint)  # the member still holds its last good state
+        if rows:
+            write_table(rows, metrics_path, "metrics")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    member.save(checkpoint)
+    return member
+
+
+def _summary(row: MetricsRow | dict) -> str:
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    keys = ("episode", "reward_consumer", "reward_firm", "reward_government", "price", "wage", "hours",
+            "consumption", "production", "exports", "income_tax", "corporate_tax", "is_trivial")
+    return "  ".join(f"{k}={get(k):.4g}" if isinstance(get(k), float) else f"{k}={get(k)}" for k in keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pbt_econ.train", description="Train one pbt-econ member.")
+    parser.add_argument("--config", type=Path, default=None, help="run config YAML (default: configs/default.yaml)")
+    parser.add_argument("--episodes", type=int, default=None, help="total episodes (default: training.episodes)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<name>-train)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the config's)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set training.batch_size=64 (repeatable)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        overrides = list(args.overrides) + ([f"device={args.device}"] if args.device else [])
+        config = load_config(args.config, overrides)
+        episodes = config.training.episodes if args.episodes is None else args.episodes
+        if episodes < 0:
+            raise ConfigError(f"--episodes = {episodes}: must be >= 0")
+        out = args.out or Path("runs") / f"{config.name}-train"
+        member = run_training(config, out, episodes, resume=args.resume, show_progress=not args.no_progress)
+    except (ConfigError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NonFiniteError as exc:
+        print(f"error: {exc}\nlast good checkpoint: {out / 'checkpoint.pt'}", file=sys.stderr)
+        return 3
+    if (out / "metrics.parquet").exists():
+        metrics = read_table(out / "metrics.parquet", "metrics").to_pylist()
+        print(_summary(metrics[-1]))
+    print(f"member trained to episode {member.episode}; outputs in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

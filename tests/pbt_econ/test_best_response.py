@@ -1,0 +1,101 @@
+"""Best response: finds the gain against a bad frozen policy, freezes the others,
+never reports negative epsilon, is reproducible; the CLI works end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from pbt_econ.best_response import best_response, deviate
+from pbt_econ.best_response import main as br_main
+from pbt_econ.config import BestResponseConfig, load_config
+from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.tables import read_table
+from pbt_econ.trainer import CheckpointError, Member
+
+
+def small_config():
+    return load_config(overrides=["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=16",
+                                  "training.log_every=10", "training.hidden_size=32", "curriculum=none"])
+
+
+def firms_at_price_zero(member: Member) -> None:
+    """Make the firm policy choose price 0 most of the time (joint indices 0..4 = price 0 x any wage)."""
+    with torch.no_grad():
+        head = member.policies["firm"].policy_head
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[:5] = 3.0  # P(price 0) = 5e^3 / (5e^3 + 25) ~ 0.98
+
+
+def test_bad_frozen_firm_policy_has_a_large_measured_gain():
+    member = Member(small_config(), seed=0)
+    firms_at_price_zero(member)
+    cfg = BestResponseConfig(episodes=60, eval_episodes=2, from_scratch=True)
+    rows = best_response(member, cfg, types=("firm",))
+    assert {r.start for r in rows} == {"learned", "scratch"}
+    best = max(rows, key=lambda r: r.epsilon_abs)
+    # Selling at price 0 earns nothing: any positive price earns export or consumer revenue.
+    assert best.reward_before < 0.2 * best.reward_after
+    assert best.epsilon_abs > 0 and best.epsilon_rel > 1.0
+    assert not best.passes
+
+
+def test_frozen_types_unchanged_epsilon_nonnegative_reproducible():
+    member = Member(small_config(), seed=1)
+    member.train(5)
+    snapshot = {t: [p.clone() for p in member.policies[t].parameters()] for t in AGENT_TYPES}
+    clone = deviate(member, "consumer", 8)
+    for t in ("firm", "government"):
+        for p0, p1 in zip(snapshot[t], clone.policies[t].parameters()):
+            assert torch.equal(p0, p1), t
+    assert any(not torch.equal(p0, p1) for p0, p1 in zip(snapshot["consumer"], clone.policies["consumer"].parameters()))
+    for t in AGENT_TYPES:  # the member itself is untouched
+        for p0, p1 in zip(snapshot[t], member.policies[t].parameters()):
+            assert torch.equal(p0, p1)
+    cfg = BestResponseConfig(episodes=6, eval_episodes=2)
+    rows_a = best_response(member, cfg)
+    rows_b = best_response(member, cfg)
+    assert rows_a == rows_b
+    assert [r.agent_type for r in rows_a] == list(AGENT_TYPES)
+    for r in rows_a:
+        assert r.epsilon_abs >= 0 and math.isfinite(r.reward_before) and math.isfinite(r.reward_after)
+        assert r.epsilon_abs == pytest.approx(max(0.0, r.reward_after - r.reward_before))
+
+
+def test_cli_end_to_end_on_a_trained_member(tmp_path, capsys):
+    from pbt_econ.train import main as train_main
+
+    out = tmp_path / "run"
+    assert train_main(["--episodes", "20", "--out", str(out), "--no-progress",
+                       "--set", "economy.num_consumers=4", "--set", "training.batch_size=8",
+                       "--set", "training.log_every=10"]) == 0
+    assert br_main([str(out), "--episodes", "5", "--eval-episodes", "2", "--types", "consumer,government",
+                    "--no-progress"]) == 0
+    rows = read_table(out / "best_response.parquet", "best_response").to_pylist()
+    assert [r["agent_type"] for r in rows] == ["consumer", "government"]
+    for r in rows:
+        for k in ("reward_before", "reward_after", "epsilon_abs", "epsilon_rel", "reward_before_ci95"):
+            assert math.isfinite(r[k]), k
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_bad_input_gives_clear_errors(tmp_path, capsys):
+    assert br_main([str(tmp_path / "missing.pt"), "--no-progress"]) == 2
+    assert "no such checkpoint file or run directory" in capsys.readouterr().err
+    assert br_main([str(tmp_path), "--no-progress"]) == 2
+    assert "holds no checkpoint.pt" in capsys.readouterr().err
+    member = Member(small_config())
+    member.save(tmp_path / "m.pt")
+    assert br_main([str(tmp_path / "m.pt"), "--types", "banker", "--no-progress"]) == 2
+    assert "'banker' is not one of" in capsys.readouterr().err
+    # a checkpoint from a different economy size cannot be loaded into this config
+    from pbt_econ.trainer import load_member
+
+    other = small_config()
+    other = dataclasses.replace(other, economy=dataclasses.replace(other.economy, num_firms=3))
+    with pytest.raises(CheckpointError, match="economy.num_firms = 2 in the checkpoint, 3 in the config"):
+        load_member(tmp_path / "m.pt", other)

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["SCHEMA_VERSION", "TableError", "read_table", "rows_to_table", "write_table"]
+__all__ = ["SCHEMA_VERSION", "TableError", "read_table", "rows_to_table", "schema_of", "write_table"]
 
 SCHEMA_VERSION = "1"
 
@@ -36,22 +36,41 @@ def _as_mapping(row: Any) -> Mapping[str, Any]:
     raise TypeError(f"row must be a dataclass or a mapping, not {type(row).__name__}")
 
 
-def rows_to_table(rows: Iterable[Any], kind: str, schema: pa.Schema | None = None) -> pa.Table:
-    """Rows -> ``pyarrow.Table`` carrying the table kind and schema version."""
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def schema_of(row_type: type) -> pa.Schema:
+    """The Arrow schema of a dataclass of ``str``/``int``/``float``/``bool`` fields."""
+    import typing
+
+    hints = typing.get_type_hints(row_type)
+    return pa.schema([(f.name, _ARROW_TYPES[hints[f.name]]) for f in dataclasses.fields(row_type)])
+
+
+def rows_to_table(rows: Iterable[Any], kind: str, row_type: type | None = None) -> pa.Table:
+    """Rows -> ``pyarrow.Table`` carrying the table kind and schema version.
+
+    With ``row_type`` (a dataclass), the schema comes from its fields, so an
+    empty table still has every column.
+    """
     records = [_as_mapping(r) for r in rows]
+    if row_type is not None and records and set(records[0]) != {f.name for f in dataclasses.fields(row_type)}:
+        row_type = None  # rows carry extra columns (e.g. the search's segment): infer
+    schema = schema_of(row_type) if row_type is not None else None
     table = pa.Table.from_pylist(records, schema=schema)
     meta = dict(table.schema.metadata or {})
     meta.update({b"pbt_econ.table": kind.encode(), b"pbt_econ.schema_version": SCHEMA_VERSION.encode()})
     return table.replace_schema_metadata(meta)
 
 
-def write_table(table: pa.Table | Iterable[Any], path: str | Path, kind: str | None = None) -> Path:
+def write_table(table: pa.Table | Iterable[Any], path: str | Path, kind: str | None = None,
+                row_type: type | None = None) -> Path:
     """Write atomically (temporary file in the same folder, then ``os.replace``)."""
     path = Path(path)
     if not isinstance(table, pa.Table):
         if kind is None:
             raise ValueError("kind is required when writing rows")
-        table = rows_to_table(table, kind)
+        table = rows_to_table(table, kind, row_type)
     elif kind is not None:
         meta = dict(table.schema.metadata or {})
         meta.update({b"pbt_econ.table": kind.encode(), b"pbt_econ.schema_version": SCHEMA_VERSION.encode()})

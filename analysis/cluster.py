@@ -1,0 +1,185 @@
+"""Cluster outcome rows into distinct equilibria (scikit-learn).
+
+Input: outcome rows (``outcomes.parquet``, see :mod:`pbt_econ.outcomes`).
+The descriptors of :data:`pbt_econ.outcomes.DESCRIPTORS` are standardised
+(zero mean, unit variance; a constant descriptor is left at 0), then
+
+* ``agglomerative`` (default): Ward linkage, merging stops at
+  ``analysis.distance_threshold`` (in standardised units) - the number of
+  clusters is whatever that criterion gives, from 1 (identical outcomes) to
+  one per outcome; works from 1 to thousands of rows;
+* ``hdbscan``: density-based; points it calls noise keep label ``-1`` and are
+  reported as noise, not dropped.
+
+Rows whose descriptors contain NaN or inf cannot be placed: they get label
+``-2`` and a note naming the columns, and are listed in the report.
+
+Each cluster becomes an :class:`EquilibriumRow`: size, centroid (original
+units), spread, the worst epsilon per type among its members, whether every
+member is an ε-meta-equilibrium at the configured tolerances, and a
+representative member (the one nearest the centroid).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pbt_econ.config import AnalysisConfig
+from pbt_econ.outcomes import DESCRIPTORS
+
+__all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
+
+NOISE = -1
+"""Label of outcomes HDBSCAN calls noise."""
+INVALID = -2
+"""Label of outcomes with non-finite descriptors."""
+
+
+class AnalysisError(ValueError):
+    """The outcomes cannot be analysed (e.g. there are none)."""
+
+
+@dataclass(frozen=True)
+class EquilibriumRow:
+    """One row of ``equilibria.parquet``: one cluster of outcomes.
+
+    Centroid columns carry the descriptor names and units of
+    :mod:`pbt_econ.outcomes`; epsilons are relative (see ``OutcomeRow``).
+    """
+
+    cluster: int
+    size: int
+    members: str
+    """Member ids, ``,``-separated (``run/member`` when several runs are analysed)."""
+    niches: str
+    representative: str
+    spread: float
+    """Root-mean-square distance of members to the centroid, in standardised units."""
+    trivial_share: float
+    """Fraction of members whose economy is trivial (no work or no production)."""
+    price: float
+    wage: float
+    hours: float
+    consumption: float
+    production: float
+    exports: float
+    stock: float
+    income_tax: float
+    corporate_tax: float
+    welfare: float
+    reward_consumer: float
+    reward_firm: float
+    gini: float
+    export_share: float
+    epsilon_rel_consumer: float
+    """Worst member's relative best-response gain of consumers (NaN: not checked)."""
+    epsilon_rel_firm: float
+    epsilon_rel_government: float
+    epsilon_max_rel: float
+    checked_share: float
+    """Fraction of members with best-response results."""
+    is_epsilon_equilibrium: bool
+    """Every member was checked and passes its per-type tolerances."""
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: list[int]
+    """One label per input row: cluster id >= 0, ``NOISE`` or ``INVALID``."""
+    notes: list[str]
+    """Per row: why it is noise or invalid, else ``""``."""
+    equilibria: list[EquilibriumRow]
+    standardized: np.ndarray
+    """``[n, len(DESCRIPTORS)]`` standardised descriptors (NaN rows for invalid ones)."""
+
+
+def _member_key(row: dict[str, Any]) -> str:
+    return f"{row['run']}/{row['member_id']}" if row.get("run") else row["member_id"]
+
+
+def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None = None) -> Clustering:
+    """Cluster outcome rows (dicts with the ``OutcomeRow`` columns) into equilibria."""
+    config = config or AnalysisConfig()
+    if not rows:
+        raise AnalysisError("no outcomes to analyse: the run has no outcome rows (did the search finish?)")
+    missing = [c for c in DESCRIPTORS if c not in rows[0]]
+    if missing:
+        raise AnalysisError(f"outcome rows lack descriptor columns: {', '.join(missing)}")
+    X = np.array([[float(r[c]) if r[c] is not None else math.nan for c in DESCRIPTORS] for r in rows])
+    finite = np.isfinite(X).all(axis=1)
+    labels = np.full(len(rows), INVALID, dtype=int)
+    notes = ["" for _ in rows]
+    for i in np.flatnonzero(~finite):
+        bad = [c for c, v in zip(DESCRIPTORS, X[i]) if not math.isfinite(v)]
+        notes[i] = f"non-finite descriptors: {', '.join(bad)}"
+    Z = np.full_like(X, np.nan)
+    good = np.flatnonzero(finite)
+    if len(good):
+        mean = X[good].mean(axis=0)
+        std = X[good].std(axis=0)
+        std[std == 0] = 1.0
+        Z[good] = (X[good] - mean) / std
+        labels[good] = _fit(Z[good], config)
+    for i in np.flatnonzero(labels == NOISE):
+        notes[i] = "noise (HDBSCAN found no dense cluster for it)"
+    equilibria = [_summarise(cid, rows, X, Z, labels) for cid in sorted(set(labels[labels >= 0]))]
+    return Clustering(labels=labels.tolist(), notes=notes, equilibria=equilibria, standardized=Z)
+
+
+def _fit(Z: np.ndarray, config: AnalysisConfig) -> np.ndarray:
+    n = len(Z)
+    if n == 1:
+        return np.zeros(1, dtype=int)
+    if config.method == "hdbscan":
+        from sklearn.cluster import HDBSCAN
+
+        if n < config.min_cluster_size:
+            return np.full(n, NOISE, dtype=int)
+        return HDBSCAN(min_cluster_size=config.min_cluster_size, copy=True).fit_predict(Z)
+    from sklearn.cluster import AgglomerativeClustering
+
+    if np.allclose(Z, Z[0]):
+        return np.zeros(n, dtype=int)
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=config.distance_threshold, linkage="ward")
+    labels = model.fit_predict(Z)
+    # Number clusters by size (largest first), then by first appearance: stable, readable ids.
+    order = sorted(set(labels), key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
+    remap = {old: new for new, old in enumerate(order)}
+    return np.array([remap[c] for c in labels], dtype=int)
+
+
+def _nanmax(values: list[float]) -> float:
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    return max(finite) if finite else math.nan
+
+
+def _summarise(cid: int, rows, X: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> EquilibriumRow:
+    idx = np.flatnonzero(labels == cid)
+    members = [rows[i] for i in idx]
+    centre_z = Z[idx].mean(axis=0)
+    dist = np.sqrt(((Z[idx] - centre_z) ** 2).sum(axis=1))
+    rep = members[int(np.argmin(dist))]
+    centroid = dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist()))
+    eps = {t: _nanmax([m.get(f"epsilon_rel_{t}") for m in members]) for t in ("consumer", "firm", "government")}
+    checked = [m for m in members if m.get("epsilon_max_rel") is not None and not math.isnan(m["epsilon_max_rel"])]
+    return EquilibriumRow(
+        cluster=int(cid),
+        size=len(idx),
+        members=",".join(_member_key(m) for m in members),
+        niches=",".join(sorted({m["niche"] for m in members})),
+        representative=_member_key(rep),
+        spread=float(np.sqrt((dist**2).mean())),
+        trivial_share=float(np.mean([bool(m["is_trivial"]) for m in members])),
+        **centroid,
+        epsilon_rel_consumer=eps["consumer"],
+        epsilon_rel_firm=eps["firm"],
+        epsilon_rel_government=eps["government"],
+        epsilon_max_rel=_nanmax(list(eps.values())),
+        checked_share=len(checked) / len(members),
+        is_epsilon_equilibrium=bool(len(checked) == len(members)
+                                    and all(bool(m["is_epsilon_equilibrium"]) for m in members)),
+    )

@@ -1,0 +1,215 @@
+"""Plots of a run (PNG, readable without the code). matplotlib is imported lazily.
+
+Each function takes plain rows (dicts from Parquet), writes one PNG, and
+returns a :class:`PlotInfo` saying how many points it drew (tests check it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PlotInfo", "epsilon_bars", "fit_r2", "paper_relations", "profiles", "spectrum", "training_curves"]
+
+RELATIONS = (
+    ("price", "consumption", "higher prices, lower consumption (paper r² = 0.73)"),
+    ("wage", "hours", "lower wages, fewer hours (paper r² = 0.19)"),
+    ("reward_consumer", "reward_firm", "consumer vs firm reward (paper r² = 0.25)"),
+    ("income_tax", "welfare", "taxes barely explain welfare (paper r² = 0.06)"),
+)
+LABELS = {
+    "price": "mean price (money / unit)", "wage": "mean wage (money / hour)",
+    "hours": "hours per consumer per step", "consumption": "units consumed per consumer per step",
+    "income_tax": "income tax rate", "corporate_tax": "corporate tax rate",
+    "welfare": "social welfare per episode", "reward_consumer": "consumer reward per episode",
+    "reward_firm": "firm reward per episode (money)", "production": "units produced per firm per step",
+}
+
+
+@dataclass(frozen=True)
+class PlotInfo:
+    path: Path
+    points: int
+    title: str
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colour(label: int):
+    plt = _plt()
+    return "lightgrey" if label < 0 else plt.get_cmap("tab10")(label % 10)
+
+
+def fit_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares line ``y = a x + b`` and its r²; NaN r² with fewer than 3 points or constant x/y."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan, math.nan
+    a, b = np.polyfit(x, y, 1)
+    resid = y - (a * x + b)
+    r2 = 1.0 - (resid**2).sum() / ((y - y.mean()) ** 2).sum()
+    return float(a), float(b), float(r2)
+
+
+def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> PlotInfo:
+    """The equilibrium spectrum: price vs hours and income tax vs welfare, coloured by cluster.
+
+    Filled circles: ε-verified outcomes; crosses: not verified.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    drawn = 0
+    for ax, (xk, yk) in zip(axes, (("price", "hours"), ("income_tax", "welfare"))):
+        for row, label in zip(outcomes, labels):
+            x, y = row[xk], row[yk]
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            verified = bool(row.get("is_epsilon_equilibrium"))
+            ax.scatter([x], [y], color=_colour(label), marker="o" if verified else "x", s=60,
+                       edgecolors="black" if verified else None, linewidths=0.5)
+            drawn += 1
+        ax.set_xlabel(LABELS[xk])
+        ax.set_ylabel(LABELS[yk])
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], color=_colour(c), marker="o", linestyle="", label=f"cluster {c}")
+               for c in sorted(set(labels)) if c >= 0]
+    handles += [plt.Line2D([], [], color="black", marker="o", linestyle="", label="ε-verified"),
+                plt.Line2D([], [], color="black", marker="x", linestyle="", label="not verified")]
+    axes[1].legend(handles=handles, fontsize=8, loc="best")
+    title = "Equilibrium spectrum (one point per member outcome)"
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, drawn // 2, title)
+
+
+def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], path: Path) -> PlotInfo:
+    """One line per cluster over the standardised centroid of every descriptor."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    if equilibria:
+        M = np.array([[e[d] for d in descriptors] for e in equilibria], dtype=float)
+        mean = np.nanmean(M, axis=0)
+        std = np.nanstd(M, axis=0)
+        std[~np.isfinite(std) | (std == 0)] = 1.0
+        Z = (M - mean) / std
+        for e, z in zip(equilibria, Z):
+            ax.plot(range(len(descriptors)), z, marker="o", color=_colour(e["cluster"]),
+                    label=f"cluster {e['cluster']} (n={e['size']}{', ε-eq' if e['is_epsilon_equilibrium'] else ''})")
+        ax.legend(fontsize=8)
+    ax.set_xticks(range(len(descriptors)), descriptors, rotation=40, ha="right")
+    ax.set_ylabel("centroid, standardised across clusters")
+    ax.axhline(0, color="grey", lw=0.5)
+    title = "Profile of each equilibrium"
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, len(equilibria), title)
+
+
+def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]], path: Path) -> PlotInfo:
+    """Welfare, hours and price per member over episodes; PBT exploits marked with triangles."""
+    plt = _plt()
+    keys = ("reward_government", "hours", "price")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    members = sorted({_member(r) for r in metrics})
+    cmap = plt.get_cmap("tab20")
+    drawn = 0
+    for i, m in enumerate(members):
+        rows = sorted((r for r in metrics if _member(r) == m), key=lambda r: r["episode"])
+        episodes = [r["episode"] for r in rows]
+        events = {(e["episode"]) for e in lineage if _member(e, "child") == m}
+        for ax, k in zip(axes, keys):
+            ax.plot(episodes, [r[k] for r in rows], color=cmap(i % 20), lw=1.2, label=m)
+            for ep in events:
+                near = [r for r in rows if r["episode"] == ep]
+                if near:
+                    ax.scatter([ep], [near[0][k]], marker="v", color="black", s=40, zorder=3)
+        drawn += len(rows)
+    for ax, k in zip(axes, keys):
+        ax.set_xlabel("episode")
+        ax.set_ylabel({"reward_government": "social welfare per episode"}.get(k, LABELS.get(k, k)))
+        ax.grid(alpha=0.3)
+    if members:
+        axes[0].legend(fontsize=7, ncol=2)
+    title = "Training curves (▼ = PBT exploit: weights copied from a better member)"
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, drawn, title)
+
+
+def _member(row: dict[str, Any], key: str = "member_id") -> str:
+    return f"{row['run']}/{row[key]}" if row.get("run") else row[key]
+
+
+def epsilon_bars(equilibria: list[dict[str, Any]], tolerance: dict[str, float], path: Path) -> PlotInfo:
+    """Worst relative best-response gain per type per cluster, with the tolerances as dashed lines."""
+    plt = _plt()
+    types = ("consumer", "firm", "government")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / len(types)
+    drawn = 0
+    for j, t in enumerate(types):
+        xs = [i + j * width for i in range(len(equilibria))]
+        ys = [e[f"epsilon_rel_{t}"] for e in equilibria]
+        ax.bar(xs, [0 if not np.isfinite(y) else y for y in ys], width=width, label=t,
+               color=plt.get_cmap("Set2")(j))
+        drawn += sum(np.isfinite(y) for y in ys)
+        if t in tolerance:
+            ax.axhline(tolerance[t], color=plt.get_cmap("Set2")(j), ls="--", lw=1)
+    ax.set_xticks([i + width for i in range(len(equilibria))], [f"cluster {e['cluster']}" for e in equilibria])
+    ax.set_ylabel("ε: best-response gain / training improvement")
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.legend()
+    title = "Best-response gain per agent type (dashed: tolerance)"
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, int(drawn), title)
+
+
+def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> tuple[PlotInfo, dict[str, float]]:
+    """The paper's four relations across outcomes, each with a fitted line and its r²."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    r2s = {}
+    drawn = 0
+    for ax, (xk, yk, caption) in zip(axes, RELATIONS):
+        x = np.array([o[xk] for o in outcomes], dtype=float)
+        y = np.array([o[yk] for o in outcomes], dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        ax.scatter(x[ok], y[ok], c=[_colour(lbl) for lbl, k in zip(labels, ok) if k], s=35)
+        drawn += int(ok.sum())
+        a, b, r2 = fit_r2(x, y)
+        if math.isfinite(r2):
+            xs = np.linspace(x[ok].min(), x[ok].max(), 20)
+            ax.plot(xs, a * xs + b, color="black", lw=1)
+        r2s[f"{xk}~{yk}"] = r2
+        ax.set_title(f"r² = {r2:.2f}" if math.isfinite(r2) else "r² undefined (too few points)", fontsize=10)
+        ax.set_xlabel(LABELS.get(xk, xk))
+        ax.set_ylabel(LABELS.get(yk, yk))
+        ax.text(0.02, 0.98, caption, transform=ax.transAxes, fontsize=7, va="top")
+        ax.grid(alpha=0.3)
+    title = "Relations across outcomes (paper section 9)"
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, drawn // 4, title), r2s

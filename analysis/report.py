@@ -1,0 +1,178 @@
+"""Run directories -> equilibria table, plots and ``report.md`` (from Parquet files alone).
+
+:func:`analyse_runs` is what ``python -m analysis`` and the end of a search
+call. With one run directory it writes into it; with several (read together
+as one ``pyarrow.dataset``, a ``run`` column telling them apart) it writes to
+``out``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from analysis import plots
+from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
+from pbt_econ.config import RunConfig, load_config
+from pbt_econ.economy import ConfigError
+from pbt_econ.outcomes import DESCRIPTORS
+from pbt_econ.tables import read_table, rows_to_table, write_table
+
+__all__ = ["AnalysisResult", "analyse_runs"]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    out_dir: Path
+    equilibria: list[EquilibriumRow]
+    plots: list[plots.PlotInfo]
+    r2: dict[str, float]
+    report: Path
+
+
+def _read_many(run_dirs: list[Path], name: str, kind: str, required: bool) -> list[dict[str, Any]]:
+    """Rows of ``name`` from every run directory (one dataset), with a ``run`` column if several."""
+    files = []
+    for d in run_dirs:
+        path = d / name
+        if path.exists():
+            read_table(path, kind)  # checks kind and schema version, with a clear error
+            files.append(path)
+        elif required:
+            raise AnalysisError(f"{path}: missing; is {d} a finished search run directory?")
+    if not files:
+        return []
+    rows: list[dict[str, Any]] = []
+    dataset = ds.dataset([str(f) for f in files], format="parquet")
+    for fragment in dataset.get_fragments():
+        table: pa.Table = fragment.to_table()
+        run = Path(fragment.path).parent.name if len(run_dirs) > 1 else ""
+        for row in table.to_pylist():
+            row["run"] = run
+            rows.append(row)
+    return rows
+
+
+def _config_of(run_dir: Path) -> RunConfig | None:
+    path = run_dir / "config.yaml"
+    if not path.exists():
+        return None
+    try:
+        return load_config(path)
+    except ConfigError:
+        return None
+
+
+def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResult:
+    """Cluster the outcomes of ``run_dirs``; write equilibria, labelled outcomes, plots and the report."""
+    run_dirs = [Path(d) for d in run_dirs]
+    if not run_dirs:
+        raise AnalysisError("no run directory given")
+    for d in run_dirs:
+        if not d.is_dir():
+            raise AnalysisError(f"{d}: not a directory")
+    out = Path(out) if out is not None else (run_dirs[0] if len(run_dirs) == 1 else Path("runs") / "combined")
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    config = _config_of(run_dirs[0]) or RunConfig()
+
+    outcomes = _read_many(run_dirs, "outcomes.parquet", "outcomes", required=True)
+    metrics = _read_many(run_dirs, "metrics.parquet", "metrics", required=False)
+    lineage = _read_many(run_dirs, "lineage.parquet", "lineage", required=False)
+    result = cluster_outcomes(outcomes, config.analysis)
+
+    labelled = []
+    for row, label, note in zip(outcomes, result.labels, result.notes):
+        row = {k: v for k, v in row.items() if k not in ("cluster", "cluster_note")}
+        if len(run_dirs) == 1:
+            row.pop("run", None)
+        labelled.append({**row, "cluster": int(label), "cluster_note": note})
+    write_table(rows_to_table(labelled, "outcomes"), out / "outcomes.parquet")
+    write_table(result.equilibria, out / "equilibria.parquet", "equilibria", EquilibriumRow)
+
+    eq_rows = [e.__dict__ for e in result.equilibria]
+    tolerance = config.best_response.tolerance
+    drawn = [
+        plots.spectrum(outcomes, result.labels, out / "plots" / "spectrum.png"),
+        plots.profiles(eq_rows, DESCRIPTORS, out / "plots" / "profiles.png"),
+        plots.epsilon_bars(eq_rows, tolerance, out / "plots" / "epsilon.png"),
+    ]
+    relations, r2 = plots.paper_relations(outcomes, result.labels, out / "plots" / "relations.png")
+    drawn.append(relations)
+    if metrics:
+        drawn.append(plots.training_curves(metrics, lineage, out / "plots" / "training_curves.png"))
+    report = _write_report(out, run_dirs, config, outcomes, result, drawn, r2)
+    return AnalysisResult(out, result.equilibria, drawn, r2, report)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "–" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2) -> Path:
+    e = config.economy
+    pop = config.population
+    lines = [
+        f"# pbt-econ report: {', '.join(d.name for d in run_dirs)}",
+        "",
+        f"{len(outcomes)} outcomes, {len(result.equilibria)} distinct equilibria "
+        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified at the configured tolerances).",
+        "",
+        "## Configuration",
+        "",
+        f"- economy: {e.num_consumers} consumers, {e.num_firms} firms, 1 government; "
+        f"{'open' if e.open_economy else 'closed'} economy; episode length {e.episode_length}",
+        f"- population: {pop.size} members x {pop.episodes} episodes, segments of {pop.ready_interval}; "
+        f"curricula {', '.join(c.name for c in config.member_curricula)}; fitness `{pop.fitness}`; "
+        f"explore `{pop.explore}`",
+        f"- best response: {config.best_response.episodes} episodes per type, tolerances "
+        + ", ".join(f"{k} {v:g}" for k, v in config.best_response.tolerance.items()),
+        f"- clustering: {config.analysis.method}"
+        + (f", Ward distance threshold {config.analysis.distance_threshold:g} (standardised units)"
+           if config.analysis.method == "agglomerative" else f", min cluster size {config.analysis.min_cluster_size}"),
+        "",
+        "## Equilibria",
+        "",
+    ]
+    cols = ["cluster", "size", "welfare", "price", "wage", "hours", "consumption", "production", "exports",
+            "income_tax", "corporate_tax", "trivial_share", "epsilon_max_rel", "is_epsilon_equilibrium",
+            "representative"]
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "---|" * len(cols))
+    for q in result.equilibria:
+        lines.append("| " + " | ".join(_fmt(getattr(q, c)) for c in cols) + " |")
+    lines.append("")
+    odd = [(o, lbl, note) for o, lbl, note in zip(outcomes, result.labels, result.notes) if lbl in (NOISE, INVALID)]
+    if odd:
+        lines += ["Outcomes not in any cluster:", ""]
+        lines += [f"- {o.get('run', '') and o['run'] + '/'}{o['member_id']}: {note}" for o, _, note in odd]
+        lines.append("")
+    unchecked = [o["member_id"] for o in outcomes if o.get("epsilon_max_rel") is None
+                 or (isinstance(o.get("epsilon_max_rel"), float) and math.isnan(o["epsilon_max_rel"]))]
+    if unchecked:
+        lines += [f"Members without best-response results (never counted as ε-verified): {', '.join(unchecked)}", ""]
+    lines += ["## Relations across outcomes (paper section 9)", "", "| relation | r² |", "|---|---|"]
+    lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} |" for k, v in r2.items()]
+    lines += ["", "## Plots", ""]
+    for p in drawn:
+        rel = os.path.relpath(p.path, out)
+        lines += [f"### {p.title}", "", f"![{p.title}]({rel})", ""]
+    lines += ["## Files", "",
+              "- `outcomes.parquet`: one row per member (descriptors, epsilons, cluster label)",
+              "- `equilibria.parquet`: one row per cluster",
+              "- `metrics.parquet`, `lineage.parquet`, `best_response.parquet`: training, PBT events, deviations",
+              "- columns and units: docs/outputs.md", ""]
+    path = out / "report.md"
+    tmp = out / ".report.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(path)
+    return path

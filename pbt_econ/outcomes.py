@@ -1,0 +1,119 @@
+"""Outcome descriptors: what one trained member's economy looks like (one place).
+
+An outcome row describes a member's final policies by evaluation rollouts
+(full action grids, full theta, seeds never used for training) plus its
+best-response epsilons. The population search writes one per member to
+``outcomes.parquet``; :mod:`analysis` clusters them into equilibria.
+
+Descriptors (units; means over economies, agents and steps of the evaluation):
+
+=================  ===========================================================
+``price``          money per unit, mean over firms
+``wage``           money per hour, mean over firms
+``hours``          hours per consumer per step
+``consumption``    units per consumer per step (all goods)
+``production``     units per firm per step
+``exports``        units per firm per step sold to the importer
+``stock``          units per firm in inventory
+``income_tax``     rate in [0, 1]
+``corporate_tax``  rate in [0, 1]
+``welfare``        government reward: social welfare per episode
+``reward_consumer`` mean consumer episode return (utility)
+``reward_firm``    mean firm episode return (after-tax profit, money)
+``gini``           Gini coefficient of consumer budgets at episode end
+``export_share``   fraction of firms selling more to the importer than at home
+=================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pbt_econ.curriculum import AGENT_TYPES
+
+__all__ = ["DESCRIPTORS", "OutcomeRow", "outcome_row"]
+
+DESCRIPTORS = (
+    "price", "wage", "hours", "consumption", "production", "exports", "stock",
+    "income_tax", "corporate_tax", "welfare", "reward_consumer", "reward_firm", "gini", "export_share",
+)
+"""Descriptor columns used for clustering, in order."""
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One row of ``outcomes.parquet`` (see the module docstring for units)."""
+
+    member_id: str
+    niche: str
+    curriculum: str
+    seed: int
+    episode: int
+    hyperparameters: str
+    """The member's final searched hyperparameters as ``path=value`` pairs, ``;``-separated."""
+    price: float
+    wage: float
+    hours: float
+    consumption: float
+    production: float
+    exports: float
+    stock: float
+    income_tax: float
+    corporate_tax: float
+    welfare: float
+    reward_consumer: float
+    reward_firm: float
+    gini: float
+    export_share: float
+    is_trivial: bool
+    epsilon_abs_consumer: float
+    epsilon_abs_firm: float
+    epsilon_abs_government: float
+    epsilon_rel_consumer: float
+    """Best-response gain relative to the training improvement (relative to ``|before|`` if none)."""
+    epsilon_rel_firm: float
+    epsilon_rel_government: float
+    passes_consumer: bool
+    passes_firm: bool
+    passes_government: bool
+    epsilon_max_rel: float
+    """Largest relative epsilon over the checked types (NaN if none was checked)."""
+    is_epsilon_equilibrium: bool
+    """Every checked type passes its tolerance (False if none was checked)."""
+
+
+def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode: int,
+                hyperparameters: dict[str, float], stats, best_response_rows) -> OutcomeRow:
+    """Combine evaluation ``stats`` (an ``EpisodeStats``) and best-response rows into an outcome.
+
+    Per type, the worst (largest) epsilon over starts counts; a type with no
+    best-response row has NaN epsilons and ``passes_* = False``.
+    """
+    eps_abs, eps_rel, passes = {}, {}, {}
+    for t in AGENT_TYPES:
+        rows = [r for r in best_response_rows if r.agent_type == t]
+        if not rows:
+            eps_abs[t], eps_rel[t], passes[t] = math.nan, math.nan, False
+            continue
+        rel = [r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement for r in rows]
+        eps_abs[t] = max(r.epsilon_abs for r in rows)
+        eps_rel[t] = max(rel)
+        passes[t] = all(r.passes for r in rows)
+    checked = [t for t in AGENT_TYPES if not math.isnan(eps_abs[t])]
+    return OutcomeRow(
+        member_id=member_id, niche=niche, curriculum=curriculum, seed=seed, episode=episode,
+        hyperparameters=";".join(f"{k}={v:.6g}" for k, v in sorted(hyperparameters.items())),
+        price=stats.price, wage=stats.wage, hours=stats.hours, consumption=stats.consumption,
+        production=stats.production, exports=stats.exports, stock=stats.stock,
+        income_tax=stats.income_tax, corporate_tax=stats.corporate_tax, welfare=stats.reward_government,
+        reward_consumer=stats.reward_consumer, reward_firm=stats.reward_firm, gini=stats.gini,
+        export_share=stats.export_share, is_trivial=stats.trivial,
+        epsilon_abs_consumer=eps_abs["consumer"], epsilon_abs_firm=eps_abs["firm"],
+        epsilon_abs_government=eps_abs["government"],
+        epsilon_rel_consumer=eps_rel["consumer"], epsilon_rel_firm=eps_rel["firm"],
+        epsilon_rel_government=eps_rel["government"],
+        passes_consumer=passes["consumer"], passes_firm=passes["firm"], passes_government=passes["government"],
+        epsilon_max_rel=max((eps_rel[t] for t in checked), default=math.nan),
+        is_epsilon_equilibrium=bool(checked) and all(passes[t] for t in checked),
+    )

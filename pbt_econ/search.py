@@ -1,0 +1,105 @@
+"""``python -m pbt_econ.search``: the command users run (the composition root).
+
+Reads a config (default: the embedded ``configs/default.yaml``), starts or
+joins Ray, runs the population (:func:`populations.driver.run_search`), then
+hands the run directory to :mod:`analysis` (equilibria, plots, report) and
+prints a summary table::
+
+    python -m pbt_econ.search [--config FILE] [--set key=value ...] [--out DIR]
+                              [--resume DIR] [--address ADDR] [--no-progress]
+
+``--resume DIR`` continues an interrupted search with the config stored in
+``DIR/config.yaml``. ``--address`` joins an existing Ray cluster (``auto``
+inside ``ray job submit``); without it Ray starts locally on 127.0.0.1 with
+the dashboard off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pbt_econ.config import RunConfig, dump_config, load_config
+from pbt_econ.economy import ConfigError
+
+__all__ = ["main", "search"]
+
+
+def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str | None = None,
+           show_progress: bool = True, analyse: bool = True):
+    """Run or resume a search, then the analysis; returns the driver's ``SearchResult``."""
+    from populations.driver import run_search
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        tmp = run_dir / ".config.yaml.tmp"
+        tmp.write_text(dump_config(config))
+        tmp.replace(run_dir / "config.yaml")
+    result = run_search(config, run_dir, resume=resume, address=address, show_progress=show_progress)
+    if analyse:
+        from analysis.report import analyse_runs
+
+        analyse_runs([run_dir])
+    return result
+
+
+def _print_summary(outcomes, run_dir: Path) -> None:
+    header = (f"{'member':<7}{'niche':<14}{'welfare':>10}{'hours':>8}{'price':>8}{'wage':>7}"
+              f"{'prod':>8}{'tax_i':>7}{'tax_c':>7}{'eps_max':>9}  eq   trivial")
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        print(f"{o.member_id:<7}{o.niche:<14}{o.welfare:>10.4g}{o.hours:>8.0f}{o.price:>8.0f}{o.wage:>7.1f}"
+              f"{o.production:>8.3g}{o.income_tax:>7.2f}{o.corporate_tax:>7.2f}{o.epsilon_max_rel:>9.3g}"
+              f"  {'yes' if o.is_epsilon_equilibrium else 'no ':<4} {'yes' if o.is_trivial else 'no'}")
+    if (run_dir / "report.md").exists():
+        print(f"\nreport: {run_dir / 'report.md'}")
+    print(f"outputs: {run_dir}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pbt_econ.search",
+                                     description="Search the equilibria of an RBC economy with a PBT population.")
+    parser.add_argument("--config", type=Path, default=None, help="run config YAML (default: configs/default.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set population.size=8 (repeatable)")
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<name>)")
+    parser.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue an interrupted search")
+    parser.add_argument("--address", default=None, help="Ray cluster address to join (e.g. auto)")
+    parser.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
+    parser.add_argument("--no-analysis", action="store_true", help="skip clustering, plots and report")
+    args = parser.parse_args(argv)
+    try:
+        if args.resume is not None:
+            if args.config is not None or args.overrides or args.out is not None:
+                raise ConfigError("--resume uses RUN_DIR/config.yaml; do not combine it with --config, --set or --out")
+            run_dir = args.resume
+            if not (run_dir / "config.yaml").exists():
+                raise ConfigError(f"{run_dir}: no config.yaml, not a search run directory")
+            state = run_dir / "driver.json"
+            if state.exists() and json.loads(state.read_text()).get("finished"):
+                print(f"{run_dir}: search already finished; re-running the analysis only")
+            config = load_config(run_dir / "config.yaml")
+        else:
+            config = load_config(args.config, args.overrides)
+            run_dir = args.out or Path("runs") / config.name
+            if (run_dir / "driver.json").exists():
+                raise ConfigError(f"{run_dir}: already holds a search; pass --resume {run_dir} or choose --out")
+        result = search(config, run_dir, resume=args.resume is not None, address=args.address,
+                        show_progress=not args.no_progress and sys.stderr.isatty(), analyse=not args.no_analysis)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with: python -m pbt_econ.search --resume "
+              f"{args.resume or args.out or Path('runs') / config.name}", file=sys.stderr)
+        return 130
+    _print_summary(result.outcomes, run_dir)
+    print(f"wall time {result.wall_time_s:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The member worker that runs inside a Ray actor.
+
+:class:`MemberWorker` is a plain class (testable without Ray) holding one
+:class:`pbt_econ.trainer.Member`; :func:`remote_worker_class` wraps it as a
+Ray actor class. Workers only train, checkpoint, load and report; every
+decision is the driver's. The actor runs with ``max_concurrency=2`` so that
+:meth:`MemberWorker.progress` answers while :meth:`MemberWorker.train` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pbt_econ.best_response import BestResponseRow, best_response
+from pbt_econ.config import RunConfig
+from pbt_econ.curriculum import Curriculum
+from pbt_econ.trainer import Member, read_checkpoint
+
+__all__ = ["MemberWorker", "remote_worker_class"]
+
+
+class MemberWorker:
+    """One member on one device share; created by the driver, one per member."""
+
+    def __init__(self, config: RunConfig, curriculum: Curriculum, seed: int, member_id: str, threads: int) -> None:
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.member = Member(config, curriculum, seed, member_id)
+        self._progress: dict[str, Any] = {"episode": 0, "welfare": float("nan"), "hours": float("nan"),
+                                          "price": float("nan"), "production": float("nan")}
+
+    def train(self, episodes: int) -> list[dict[str, Any]]:
+        """Train one segment; returns its metrics rows as plain dicts."""
+
+        def progress(_done: int, stats) -> None:
+            self._progress = {"episode": self.member.episode, "welfare": stats.reward_government,
+                              "hours": stats.hours, "price": stats.price, "production": stats.production}
+
+        rows = self.member.train(episodes, progress=progress)
+        return [dataclasses.asdict(r) for r in rows]
+
+    def progress(self) -> dict[str, Any]:
+        return dict(self._progress)
+
+    def get_state(self) -> dict[str, Any]:
+        return self.member.get_state()
+
+    def set_state(self, state: dict[str, Any], learning_only: bool = True) -> None:
+        self.member.set_state(state, learning_only=learning_only)
+
+    def set_hyperparameters(self, values: dict[str, float]) -> None:
+        self.member.set_hyperparameters(values)
+
+    def save(self, path: str) -> str:
+        return str(self.member.save(Path(path)))
+
+    def load(self, path: str) -> int:
+        """Load a checkpoint written by :meth:`save`; returns the member's episode."""
+        self.member.set_state(read_checkpoint(path)["state"])
+        return self.member.episode
+
+    def finish(self) -> tuple[dict[str, float], list[BestResponseRow]]:
+        """Evaluation descriptors and best-response rows of the final policies."""
+        cfg = self.member.config.best_response
+        stats = self.member.evaluate(cfg.eval_episodes, seed=cfg.eval_seed + 1).stats
+        rows = best_response(self.member, cfg)
+        return dataclasses.asdict(stats), rows
+
+
+def remote_worker_class():
+    """``MemberWorker`` as a Ray actor class (imports Ray only when called)."""
+    import ray
+
+    return ray.remote(max_concurrency=2)(MemberWorker)

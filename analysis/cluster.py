@@ -1,11 +1,15 @@
 """Cluster outcome rows into distinct equilibria (scikit-learn).
 
 Input: outcome rows (``outcomes.parquet``, see :mod:`pbt_econ.outcomes`).
-The descriptors of :data:`pbt_econ.outcomes.DESCRIPTORS` are standardised
-(zero mean, unit variance; a constant descriptor is left at 0), then
+The descriptors of :data:`pbt_econ.outcomes.DESCRIPTORS` are standardised:
+centred, and divided by ``max(std, relative_resolution * |mean|)`` - so that
+differences smaller than ``relative_resolution`` (default 10%) of a
+descriptor's size are not blown up into distinct equilibria when the
+population happens to agree closely. Then
 
 * ``agglomerative`` (default): Ward linkage, merging stops at
-  ``analysis.distance_threshold`` (in standardised units) - the number of
+  ``analysis.distance_threshold`` per descriptor (root-mean-square over the
+  descriptors, in standardised units) - the number of
   clusters is whatever that criterion gives, from 1 (identical outcomes) to
   one per outcome; works from 1 to thousands of rows;
 * ``hdbscan``: density-based; points it calls noise keep label ``-1`` and are
@@ -120,9 +124,9 @@ def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None =
     good = np.flatnonzero(finite)
     if len(good):
         mean = X[good].mean(axis=0)
-        std = X[good].std(axis=0)
-        std[std == 0] = 1.0
-        Z[good] = (X[good] - mean) / std
+        scale = np.maximum(X[good].std(axis=0), config.relative_resolution * np.abs(mean))
+        scale[scale == 0] = 1.0
+        Z[good] = (X[good] - mean) / scale
         labels[good] = _fit(Z[good], config)
     for i in np.flatnonzero(labels == NOISE):
         notes[i] = "noise (HDBSCAN found no dense cluster for it)"
@@ -144,7 +148,8 @@ def _fit(Z: np.ndarray, config: AnalysisConfig) -> np.ndarray:
 
     if np.allclose(Z, Z[0]):
         return np.zeros(n, dtype=int)
-    model = AgglomerativeClustering(n_clusters=None, distance_threshold=config.distance_threshold, linkage="ward")
+    threshold = config.distance_threshold * math.sqrt(Z.shape[1])  # per-descriptor RMS -> Euclidean
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, linkage="ward")
     labels = model.fit_predict(Z)
     # Number clusters by size (largest first), then by first appearance: stable, readable ids.
     order = sorted(set(labels), key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))

@@ -268,8 +268,11 @@ class AnalysisConfig:
     """Clustering of outcomes into equilibria (``analysis:``)."""
 
     method: Literal["agglomerative", "hdbscan"] = "agglomerative"
-    distance_threshold: float = 1.5
-    """Agglomerative: Ward merge distance (in standardised descriptor units) that stops merging."""
+    distance_threshold: float = 1.0
+    """Agglomerative: Ward merge distance, per descriptor (RMS, standardised units), that stops merging."""
+    relative_resolution: float = 0.1
+    """Descriptors are scaled by ``max(std, relative_resolution * |mean|)``: smaller relative
+    differences never make distinct equilibria."""
     min_cluster_size: int = 2
     """HDBSCAN's minimum cluster size."""
 
@@ -277,6 +280,7 @@ class AnalysisConfig:
         if self.method not in ("agglomerative", "hdbscan"):
             raise ConfigError(f"method = {self.method!r}: must be 'agglomerative' or 'hdbscan'")
         _check_number("distance_threshold", self.distance_threshold, low=0, low_open=True)
+        _check_number("relative_resolution", self.relative_resolution, low=0)
         _check_number("min_cluster_size", self.min_cluster_size, low=2, integer=True)
 
 

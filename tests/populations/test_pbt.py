@@ -1,0 +1,54 @@
+"""PBT decisions without Ray: quantiles, niches, exploit choices, explore ranges, lineage text."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from pbt_econ.config import SearchParam
+from populations.pbt import perturb, plan_exploits, quantile_split
+
+
+def test_quantile_split_ranks_and_handles_nan():
+    fitness = {"a": 1.0, "b": 5.0, "c": math.nan, "d": 3.0, "e": 4.0, "f": 2.0, "g": 0.5, "h": 6.0}
+    bottom, top = quantile_split(fitness, 0.25)
+    assert bottom == ["c", "g"] and top == ["h", "b"]
+    assert quantile_split({"a": 1.0}, 0.25) == ([], [])
+    assert quantile_split({"a": 1.0, "b": 2.0}, 0.25) == (["a"], ["b"])  # at least one of each
+    assert quantile_split({"a": 1.0, "b": 2.0}, 0.0) == ([], [])
+
+
+def test_exploit_stays_within_niches():
+    fitness = {"p1": 10.0, "p2": 1.0, "p3": 5.0, "p4": 7.0, "n1": 100.0, "n2": 50.0}
+    niches = {"p1": "paper", "p2": "paper", "p3": "paper", "p4": "paper", "n1": "none", "n2": "none"}
+    decisions = plan_exploits(fitness, niches, 0.25, random.Random(0))
+    assert {(d.child, d.parent, d.niche) for d in decisions} == {("p2", "p1", "paper"), ("n2", "n1", "none")}
+    for d in decisions:
+        assert niches[d.child] == niches[d.parent]
+        assert d.parent_fitness > d.child_fitness
+    # One niche of everything: the globally worst copies the globally best.
+    flat = plan_exploits(fitness, {m: "all" for m in fitness}, 0.2, random.Random(0))
+    assert [(d.child, d.parent) for d in flat] == [("p2", "n1")]
+
+
+def test_no_exploit_between_equal_members():
+    assert plan_exploits({"a": 1.0, "b": 1.0}, {"a": "x", "b": "x"}, 0.5, random.Random(0)) == []
+
+
+def test_perturb_stays_in_range_and_describes_changes():
+    space = {"training.consumer.lr": SearchParam(low=1e-4, high=1e-2, log=True),
+             "training.update_epochs": SearchParam(low=1, high=4, integer=True)}
+    rng = random.Random(3)
+    values = {"training.consumer.lr": 0.0099, "training.update_epochs": 4.0}
+    seen_resample = seen_factor = False
+    for _ in range(200):
+        new, notes = perturb(values, space, rng, (0.8, 1.25), 0.3)
+        assert 1e-4 <= new["training.consumer.lr"] <= 1e-2
+        assert new["training.update_epochs"] in (1.0, 2.0, 3.0, 4.0)
+        assert len(notes) == 2 and all("--(" in n and ")-->" in n for n in notes)
+        seen_resample |= any("resample" in n for n in notes)
+        seen_factor |= any("*1.25" in n or "*0.8" in n for n in notes)
+    assert seen_resample and seen_factor
+    new, notes = perturb({"training.consumer.lr": 0.0099}, space, random.Random(1), (1.25,), 0.0)
+    assert new["training.consumer.lr"] == 1e-2  # 0.0099 * 1.25 clipped to high
+    assert notes == ["training.consumer.lr: 0.0099 --(*1.25)--> 0.01"]

@@ -1,0 +1,107 @@
+"""Integration with a real local Ray (num_cpus=2): a tiny population runs to completion,
+survives a killed member actor, and an interrupted driver resumes without duplicates."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import optuna
+import pytest
+
+from pbt_econ.search import main as search_main
+from pbt_econ.tables import read_table
+from populations.driver import run_search
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", namespace="pbt-econ-tests",
+             log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def comparable(rows):
+    """Metrics rows without wall-clock and bookkeeping columns, sorted (NaN -> None to compare)."""
+    drop = {"episodes_per_s", "restarts", "trial"}
+    return sorted(({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
+                    if k not in drop} for r in rows),
+                  key=lambda r: (r["member_id"], r["episode"]))
+
+
+@pytest.fixture(scope="module")
+def baseline(local_ray, tiny_config, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("baseline")
+    result = run_search(tiny_config, run_dir, show_progress=False)
+    return run_dir, result
+
+
+def test_tiny_population_writes_every_table(baseline, tiny_config):
+    run_dir, result = baseline
+    metrics = read_table(run_dir / "metrics.parquet", "metrics").to_pylist()
+    assert sorted((r["member_id"], r["episode"]) for r in metrics) == sorted(
+        (f"m{i:03d}", e) for i in range(4) for e in (5, 10, 15, 20))
+    assert {r["niche"] for r in metrics} == {"paper", "none"}
+    outcomes = read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()
+    assert [o["member_id"] for o in outcomes] == ["m000", "m001", "m002", "m003"]
+    assert len(result.outcomes) == 4
+    br = read_table(run_dir / "best_response.parquet", "best_response").to_pylist()
+    assert len(br) == 4 * 3 and all(r["epsilon_abs"] >= 0 for r in br)
+    lineage = read_table(run_dir / "lineage.parquet", "lineage").to_pylist()
+    niches = {o["member_id"]: o["niche"] for o in outcomes}
+    for e in lineage:
+        assert niches[e["child"]] == niches[e["parent"]] and e["segment"] == 0 and e["episode"] == 10
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    assert len(study.trials) == 4 * 2
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    for t in study.trials:
+        for path, value in t.params.items():
+            p = tiny_config.search_space[path]
+            assert p.low <= value <= p.high
+    assert (run_dir / "members" / "m000" / "final.pt").exists()
+    assert json.loads((run_dir / "driver.json").read_text())["finished"] is True
+
+
+def test_killed_actor_restarts_from_checkpoint(baseline, tiny_config, tmp_path):
+    def kill_first(segment, actors):
+        if segment == 0:
+            ray.kill(actors["m000"], no_restart=True)
+
+    run_search(tiny_config, tmp_path, show_progress=False, on_segment=kill_first)
+    state = json.loads((tmp_path / "driver.json").read_text())
+    assert [m["restarts"] for m in state["members"]] == [1, 0, 0, 0]
+    rows = read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()
+    assert comparable(rows) == comparable(read_table(baseline[0] / "metrics.parquet", "metrics").to_pylist())
+
+
+def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tmp_path):
+    def interrupt(segment, actors):
+        if segment == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(tiny_config, tmp_path, show_progress=False, on_segment=interrupt)
+    assert json.loads((tmp_path / "driver.json").read_text())["segment"] == 1
+    run_search(tiny_config, tmp_path, resume=True, show_progress=False)
+    rows = read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()
+    assert len(rows) == len({(r["member_id"], r["episode"]) for r in rows}) == 16
+    assert comparable(rows) == comparable(read_table(baseline[0] / "metrics.parquet", "metrics").to_pylist())
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert len(study.trials) == 8
+
+
+def test_search_cli_runs_analysis_and_refuses_to_overwrite(local_ray, tmp_path, capsys):
+    from tests.populations.conftest import TINY
+
+    args = [a for item in TINY for a in ("--set", item)] + ["--out", str(tmp_path), "--no-progress"]
+    assert search_main(args) == 0
+    out = capsys.readouterr().out
+    assert "m003" in out and "report:" in out
+    for name in ("equilibria.parquet", "report.md", "plots/spectrum.png", "config.yaml"):
+        assert (tmp_path / name).exists(), name
+    assert search_main(args) == 2
+    assert "already holds a search" in capsys.readouterr().err
+    assert search_main(["--resume", str(tmp_path), "--no-progress"]) == 0  # finished: analysis only

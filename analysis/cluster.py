@@ -7,7 +7,8 @@ differences smaller than ``relative_resolution`` (default 10%) of a
 descriptor's size are not blown up into distinct equilibria when the
 population happens to agree closely. Then
 
-* ``agglomerative`` (default): Ward linkage, merging stops at
+* ``agglomerative`` (default): average linkage; two clusters merge while
+  the mean distance between their members is below
   ``analysis.distance_threshold`` per descriptor (root-mean-square over the
   descriptors, in standardised units) - the number of
   clusters is whatever that criterion gives, from 1 (identical outcomes) to
@@ -149,7 +150,9 @@ def _fit(Z: np.ndarray, config: AnalysisConfig) -> np.ndarray:
     if np.allclose(Z, Z[0]):
         return np.zeros(n, dtype=int)
     threshold = config.distance_threshold * math.sqrt(Z.shape[1])  # per-descriptor RMS -> Euclidean
-    model = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, linkage="ward")
+    # Average linkage: the merge criterion (mean pairwise distance) does not grow with cluster
+    # size, unlike Ward's, so the same threshold works for 4 outcomes and for thousands.
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, linkage="average")
     labels = model.fit_predict(Z)
     # Number clusters by size (largest first), then by first appearance: stable, readable ids.
     order = sorted(set(labels), key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))

@@ -137,7 +137,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         f"- best response: {config.best_response.episodes} episodes per type, tolerances "
         + ", ".join(f"{k} {v:g}" for k, v in config.best_response.tolerance.items()),
         f"- clustering: {config.analysis.method}"
-        + (f", Ward distance threshold {config.analysis.distance_threshold:g} per descriptor (standardised units)"
+        + (f", average linkage, distance threshold {config.analysis.distance_threshold:g} per descriptor (standardised)"
            if config.analysis.method == "agglomerative" else f", min cluster size {config.analysis.min_cluster_size}"),
         "",
         "## Equilibria",

@@ -268,8 +268,9 @@ class AnalysisConfig:
     """Clustering of outcomes into equilibria (``analysis:``)."""
 
     method: Literal["agglomerative", "hdbscan"] = "agglomerative"
-    distance_threshold: float = 1.0
-    """Agglomerative: Ward merge distance, per descriptor (RMS, standardised units), that stops merging."""
+    distance_threshold: float = 0.5
+    """Agglomerative (average linkage): clusters merge while the mean distance between their
+    members is below this, per descriptor (RMS over descriptors, standardised units)."""
     relative_resolution: float = 0.1
     """Descriptors are scaled by ``max(std, relative_resolution * |mean|)``: smaller relative
     differences never make distinct equilibria."""

@@ -1,0 +1,203 @@
+"""Analysis: clustering, degenerate inputs, Parquet discipline, plots and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+
+import matplotlib.image
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.__main__ import main as analysis_main
+from analysis.cluster import INVALID, NOISE, AnalysisError, cluster_outcomes
+from analysis.plots import fit_r2
+from analysis.report import analyse_runs
+from pbt_econ.config import AnalysisConfig
+from pbt_econ.outcomes import DESCRIPTORS, OutcomeRow
+from pbt_econ.tables import SCHEMA_VERSION, TableError, read_table, write_table
+
+CENTRES = [
+    dict(price=500.0, wage=10.0, hours=100.0, consumption=2.0, production=20.0, exports=15.0, welfare=200.0),
+    dict(price=2000.0, wage=40.0, hours=800.0, consumption=9.0, production=120.0, exports=60.0, welfare=900.0),
+    dict(price=1200.0, wage=25.0, hours=400.0, consumption=5.0, production=0.0, exports=0.0, welfare=-100.0),
+]
+
+
+def outcome(member_id: str, rng: random.Random | None = None, centre: dict | None = None, **over) -> dict:
+    base = dict(price=1000.0, wage=20.0, hours=500.0, consumption=5.0, production=50.0, exports=20.0, stock=10.0,
+                income_tax=0.2, corporate_tax=0.4, welfare=500.0, reward_consumer=50.0, reward_firm=1e5,
+                gini=0.2, export_share=0.5)
+    base.update(centre or {})
+    if rng is not None:
+        base = {k: v * (1 + rng.gauss(0, 0.02)) for k, v in base.items()}
+    row = dict(member_id=member_id, niche="paper", curriculum="paper", seed=0, episode=100, hyperparameters="",
+               is_trivial=False, epsilon_abs_consumer=0.1, epsilon_abs_firm=0.1, epsilon_abs_government=0.1,
+               epsilon_rel_consumer=0.01, epsilon_rel_firm=0.05, epsilon_rel_government=0.005,
+               passes_consumer=True, passes_firm=True, passes_government=True, epsilon_max_rel=0.05,
+               is_epsilon_equilibrium=True, **base)
+    row.update(over)
+    return row
+
+
+def planted(n_per: int = 6, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    return [outcome(f"c{c}m{i}", rng, centre) for c, centre in enumerate(CENTRES) for i in range(n_per)]
+
+
+@pytest.mark.parametrize("method", ["agglomerative", "hdbscan"])
+def test_clustering_recovers_planted_clusters(method):
+    rows = planted()
+    result = cluster_outcomes(rows, AnalysisConfig(method=method, min_cluster_size=3))
+    groups = {}
+    for row, label in zip(rows, result.labels):
+        groups.setdefault(row["member_id"][:2], set()).add(label)
+    assert all(len(labels) == 1 for labels in groups.values()), groups
+    assert len({next(iter(v)) for v in groups.values()}) == 3
+    assert sorted(e.size for e in result.equilibria) == [6, 6, 6]
+    rich = next(e for e in result.equilibria if e.price > 1500)
+    assert rich.welfare == pytest.approx(900, rel=0.05) and rich.is_epsilon_equilibrium
+    assert rich.representative in rich.members.split(",")
+
+
+def test_identical_outcomes_make_one_cluster_and_a_single_outcome_works():
+    same = [outcome(f"m{i}") for i in range(5)]
+    result = cluster_outcomes(same)
+    assert set(result.labels) == {0} and len(result.equilibria) == 1
+    assert result.equilibria[0].size == 5 and result.equilibria[0].spread == 0
+    one = cluster_outcomes([outcome("solo")])
+    assert one.labels == [0] and one.equilibria[0].members == "solo"
+
+
+def test_scales_to_thousands_of_outcomes():
+    rows = planted(n_per=700, seed=1)
+    result = cluster_outcomes(rows)
+    assert len(result.labels) == 2100 and len(result.equilibria) == 3
+
+
+def test_degenerate_inputs_are_explicit():
+    with pytest.raises(AnalysisError, match="no outcomes to analyse"):
+        cluster_outcomes([])
+    rows = planted(3) + [outcome("broken", wage=math.nan)]
+    result = cluster_outcomes(rows)
+    assert result.labels[-1] == INVALID and result.notes[-1] == "non-finite descriptors: wage"
+    assert "broken" not in ",".join(e.members for e in result.equilibria)
+    # a member without best-response results is never counted as epsilon-verified
+    unchecked = [outcome(f"u{i}", epsilon_rel_consumer=math.nan, epsilon_rel_firm=math.nan,
+                         epsilon_rel_government=math.nan, epsilon_max_rel=math.nan, is_epsilon_equilibrium=False)
+                 for i in range(3)]
+    eq = cluster_outcomes(unchecked).equilibria[0]
+    assert eq.checked_share == 0 and not eq.is_epsilon_equilibrium and math.isnan(eq.epsilon_max_rel)
+    noisy = cluster_outcomes(planted(2) + [outcome("far", price=1e6)], AnalysisConfig(method="hdbscan",
+                                                                                     min_cluster_size=2))
+    assert noisy.labels[-1] == NOISE and "noise" in noisy.notes[-1]
+
+
+def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
+    rows = [OutcomeRow(**{k: v for k, v in outcome(f"m{i}").items()}) for i in range(3)]
+    path = tmp_path / "outcomes.parquet"
+    write_table(rows, path, "outcomes", OutcomeRow)
+    table = read_table(path, "outcomes")
+    assert table.schema.metadata[b"pbt_econ.schema_version"].decode() == SCHEMA_VERSION
+    assert table.column_names == [f.name for f in dataclasses.fields(OutcomeRow)]
+    assert [OutcomeRow(**r) for r in table.to_pylist()] == rows
+    empty = tmp_path / "empty.parquet"
+    write_table([], empty, "outcomes", OutcomeRow)
+    assert read_table(empty).column_names == table.column_names
+    with pytest.raises(TableError, match="expected a pbt-econ 'metrics' table"):
+        read_table(path, "metrics")
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_table(rows[:1], path, "outcomes", OutcomeRow)
+    monkeypatch.undo()
+    assert read_table(path, "outcomes").num_rows == 3  # previous file intact
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def fake_run(run_dir, rows, metrics=True):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_table([OutcomeRow(**r) for r in rows], run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
+    if metrics:
+        mrows = [dict(member_id=r["member_id"], episode=e, reward_government=float(e), hours=100.0 + e,
+                      price=1000.0) for r in rows for e in (10, 20, 30)]
+        write_table(mrows, run_dir / "metrics.parquet", "metrics")
+        write_table([dict(segment=0, episode=20, child=rows[0]["member_id"], parent=rows[1]["member_id"],
+                          niche="paper", child_fitness=0.0, parent_fitness=1.0, explore="perturb", changes="")],
+                    run_dir / "lineage.parquet", "lineage")
+
+
+def test_plots_and_report(tmp_path):
+    rows = planted(4)
+    fake_run(tmp_path / "run", rows)
+    result = analyse_runs([tmp_path / "run"])
+    by_name = {p.path.name: p for p in result.plots}
+    assert set(by_name) == {"spectrum.png", "profiles.png", "epsilon.png", "relations.png", "training_curves.png"}
+    assert by_name["spectrum.png"].points == 12
+    assert by_name["relations.png"].points == 12
+    assert by_name["profiles.png"].points == 3
+    assert by_name["training_curves.png"].points == 36
+    for p in result.plots:
+        image = matplotlib.image.imread(p.path)
+        assert image.shape[0] > 200 and image.shape[1] > 400
+    report = result.report.read_text()
+    for p in result.plots:
+        assert f"(plots/{p.path.name})" in report
+    labelled = read_table(tmp_path / "run" / "outcomes.parquet", "outcomes").to_pylist()
+    assert {r["cluster"] for r in labelled} == {0, 1, 2}
+    eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
+    assert eq.num_rows == 3
+    # the relation r^2 of the planted data: price and consumption move together exactly
+    assert result.r2["price~consumption"] > 0.9
+    x = [1.0, 2.0, 3.0, 4.0]
+    assert fit_r2(__import__("numpy").array(x), __import__("numpy").array([2 * v + 1 for v in x]))[2] == pytest.approx(1)
+
+
+def test_axes_are_labelled(tmp_path):
+    from analysis import plots
+
+    rows = planted(2)
+    labels = cluster_outcomes(rows).labels
+    import matplotlib.pyplot as plt
+
+    captured = {}
+    real_savefig = plt.Figure.savefig
+
+    def spy(fig, path, *a, **k):
+        captured[str(path)] = [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+        return real_savefig(fig, path, *a, **k)
+
+    plt.Figure.savefig = spy
+    try:
+        plots.spectrum(rows, labels, tmp_path / "s.png")
+        plots.paper_relations(rows, labels, tmp_path / "r.png")
+    finally:
+        plt.Figure.savefig = real_savefig
+    for axes in captured.values():
+        assert all(x and y for x, y in axes)
+
+
+def test_several_runs_together_and_cli(tmp_path, capsys):
+    fake_run(tmp_path / "a", planted(2, seed=1)[:3], metrics=False)
+    fake_run(tmp_path / "b", planted(2, seed=2)[3:], metrics=False)
+    assert analysis_main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "both")]) == 0
+    rows = read_table(tmp_path / "both" / "outcomes.parquet", "outcomes").to_pylist()
+    assert {r["run"] for r in rows} == {"a", "b"} and len(rows) == 6
+    assert "equilibria" in capsys.readouterr().out
+    assert analysis_main([str(tmp_path / "missing")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert analysis_main([str(tmp_path / "empty")]) == 2
+    assert "outcomes.parquet: missing" in capsys.readouterr().err
+
+
+def test_descriptors_documented_once():
+    from pbt_econ import outcomes
+
+    for d in DESCRIPTORS:
+        assert f"``{d}``" in outcomes.__doc__

@@ -400,15 +400,6 @@ def test_float32_agrees_with_float64():
     assert torch.allclose(r32.consumer.double(), r64.consumer, rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CPU path is tested everywhere)")
-def test_cuda_matches_cpu():
-    cfg = EconomyConfig(num_consumers=8, num_firms=3)
-    state, actions = random_state_actions(cfg, 4, seed=9)
-    n_cpu, _, _ = Economy(cfg, 4, dtype=D).step(state, actions)
-    n_gpu, _, _ = Economy(cfg, 4, device="cuda", dtype=D).step(state.to("cuda"), actions.to("cuda"))
-    assert torch.allclose(n_gpu.consumer_budget.cpu(), n_cpu.consumer_budget)
-
-
 # ------------------------------------------------------------ config validation
 @pytest.mark.parametrize(
     ("field", "value", "message"),

@@ -1,0 +1,99 @@
+"""Benchmark of one training episode (issue 3). Prints figures measured in this run.
+
+* the time of one full training episode at paper scale (B=128, C=100, F=10,
+  T=10; rollout plus PPO updates for all three types);
+* the FLOP floor: the episode's matrix FLOPs (forward passes of the rollout,
+  forward + backward of every PPO epoch, all three policies) divided by the
+  matmul GFLOP/s measured here on the same shapes; the ratio episode / floor
+  (target <= 2 on 2 cores);
+* episodes/s of configs/default.yaml (one member, one thread).
+
+Usage: python bench/train_episode.py [--threads 2] [--episodes 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from pbt_econ.config import load_config
+from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.spaces import observation_sizes
+from pbt_econ.trainer import Member
+
+
+def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
+    """Measured GFLOP/s of ``[rows, inner] @ [inner, cols]`` (float32)."""
+    a, b = torch.randn(rows, inner), torch.randn(inner, cols)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * rows * inner * cols * repeats / (time.perf_counter() - start) / 1e9
+
+
+def episode_flops(member: Member) -> tuple[float, dict[str, float]]:
+    """Matrix FLOPs of one training episode: rollout forward + epochs x (forward + 2 x backward)."""
+    cfg = member.config
+    B, C, F, T = cfg.training.batch_size, cfg.economy.num_consumers, cfg.economy.num_firms, cfg.economy.episode_length
+    agents = {"consumer": C, "firm": F, "government": 1}
+    sizes = observation_sizes(F)
+    H = cfg.training.hidden_size
+    per_type = {}
+    for t in AGENT_TYPES:
+        net = member.policies[t]
+        out = net.heads * net.width + 1
+        macs_per_row = sizes[t] * H + H * H + H * out
+        rows = T * B * agents[t]
+        forward = 2 * macs_per_row * rows
+        per_type[t] = forward * (1 + 3 * cfg.training.update_epochs)
+    return sum(per_type.values()), per_type
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"threads={torch.get_num_threads()} torch={torch.__version__}")
+
+    cfg = load_config(overrides=["economy.num_consumers=100", "economy.num_firms=10", "training.batch_size=128",
+                                 "curriculum=none", "training.hidden_size=128", "training.update_epochs=2"])
+    member = Member(cfg)
+    member.initial_rewards = {t: 0.0 for t in AGENT_TYPES}  # skip the baseline evaluation
+    point = member.curriculum.at(10_000)  # every type learns, full grids
+    member.train_episode(point)  # warm-up
+    times = []
+    for _ in range(args.episodes):
+        start = time.perf_counter()
+        member.train_episode(point)
+        times.append(time.perf_counter() - start)
+    episode_s = sorted(times)[len(times) // 2]
+    flops, per_type = episode_flops(member)
+    B, C, T, H = 128, 100, 10, 128
+    gflops = matmul_gflops(T * B * C // 4, H, H)
+    floor_s = flops / (gflops * 1e9)
+    print("paper scale B=128 C=100 F=10 T=10, PPO x2 epochs, all three types learning:")
+    print(f"  episode time {episode_s:.3f} s (median of {args.episodes})")
+    print(f"  matrix FLOPs per episode {flops / 1e9:.1f} GFLOP "
+          + ", ".join(f"{t} {v / 1e9:.2f}" for t, v in per_type.items()))
+    print(f"  measured matmul throughput {gflops:.1f} GFLOP/s -> floor {floor_s:.3f} s")
+    print(f"RATIO episode / FLOP floor = {episode_s / floor_s:.2f}  (target <= 2)")
+
+    torch.set_num_threads(1)
+    default = load_config()
+    member = Member(default)
+    member.train(5)
+    start = time.perf_counter()
+    member.train(50)
+    rate = 50 / (time.perf_counter() - start)
+    print(f"configs/default.yaml (C={default.economy.num_consumers}, F={default.economy.num_firms}, "
+          f"B={default.training.batch_size}), one thread: {rate:.1f} episodes/s")
+
+
+if __name__ == "__main__":
+    main()

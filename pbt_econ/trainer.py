@@ -260,8 +260,8 @@ def update_policy(
             mb = slice(start, start + size) if order is None else order[start:start + size]
             logits, value = policy(obs[mb])
             logits = policies.masked_logits(logits, traj.allowed)
-            new_logp = policies.log_prob(logits, actions[mb])
-            entropy = policies.entropy(logits).mean()
+            new_logp, entropy = policies.log_prob_and_entropy(logits, actions[mb])
+            entropy = entropy.mean()
             adv = advantages[mb]
             logratio = new_logp - old_logp[mb]
             ratio = logratio.exp()

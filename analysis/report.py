@@ -21,6 +21,7 @@ from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
 from pbt_econ.config import RunConfig, load_config
 from pbt_econ.economy import ConfigError
+from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import DESCRIPTORS
 from pbt_econ.tables import read_table, rows_to_table, write_table
 
@@ -171,8 +172,4 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
               "- `equilibria.parquet`: one row per cluster",
               "- `metrics.parquet`, `lineage.parquet`, `best_response.parquet`: training, PBT events, deviations",
               "- columns and units: docs/outputs.md", ""]
-    path = out / "report.md"
-    tmp = out / ".report.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
-    return path
+    return atomic_write_text(out / "report.md", "\n".join(lines))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
+from pbt_econ.files import atomic_write_text
 
 __all__ = ["main", "search"]
 
@@ -34,9 +35,7 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
-        tmp = run_dir / ".config.yaml.tmp"
-        tmp.write_text(dump_config(config))
-        tmp.replace(run_dir / "config.yaml")
+        atomic_write_text(run_dir / "config.yaml", dump_config(config))
     result = run_search(config, run_dir, resume=resume, address=address, show_progress=show_progress)
     if analyse:
         from analysis.report import analyse_runs

@@ -10,14 +10,14 @@ kind) and ``pbt_econ.schema_version``; :func:`read_table` checks both.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from pbt_econ.files import atomic_write
 
 __all__ = ["SCHEMA_VERSION", "TableError", "read_table", "rows_to_table", "schema_of", "write_table"]
 
@@ -75,16 +75,7 @@ def write_table(table: pa.Table | Iterable[Any], path: str | Path, kind: str | N
         meta = dict(table.schema.metadata or {})
         meta.update({b"pbt_econ.table": kind.encode(), b"pbt_econ.schema_version": SCHEMA_VERSION.encode()})
         table = table.replace_schema_metadata(meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_table(path: str | Path, kind: str | None = None) -> pa.Table:

@@ -23,16 +23,11 @@ import torch
 
 from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
+from pbt_econ.files import atomic_write_text
 from pbt_econ.tables import read_table, write_table
 from pbt_econ.trainer import CheckpointError, Member, MetricsRow, NonFiniteError, load_member
 
 __all__ = ["main", "run_training"]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = False, show_progress: bool = True) -> Member:
@@ -51,7 +46,7 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
         if checkpoint.exists():
             raise CheckpointError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
         member = Member(config, member_id=config.name)
-    _atomic_text(out / "config.yaml", dump_config(config))
+    atomic_write_text(out / "config.yaml", dump_config(config))
 
     if config.threads:
         torch.set_num_threads(config.threads)

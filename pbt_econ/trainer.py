@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +48,7 @@ from pbt_econ.config import (
 )
 from pbt_econ.curriculum import AGENT_TYPES, Curriculum, CurriculumPoint
 from pbt_econ.economy import Economy, EconomyState
+from pbt_econ.files import atomic_write
 from pbt_econ.spaces import (
     ActionSpaces,
     observation_sizes,
@@ -293,18 +292,6 @@ def _gini(x: torch.Tensor) -> torch.Tensor:
     total = x.sum(-1)
     g = (2.0 * (ranks * x).sum(-1) / (n * total.clamp(min=1e-12))) - (n + 1.0) / n
     return torch.where(total > 0, g, torch.zeros_like(g))
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluation_point(episode: int) -> CurriculumPoint:
@@ -669,7 +656,7 @@ class Member:
             "curriculum": config_to_dict(self.curriculum),
             "state": self.get_state(),
         }
-        _atomic_torch_save(payload, path)
+        atomic_write(path, lambda tmp: torch.save(payload, tmp))
         return path
 
 

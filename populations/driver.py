@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
+from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
 from pbt_econ.tables import read_table, write_table
 from populations.pbt import perturb, plan_exploits
@@ -87,12 +88,8 @@ class SearchResult:
     outcomes: list[OutcomeRow]
     segments: int
     wall_time_s: float
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    segment_times: tuple[tuple[float, float], ...] = ()
+    """Per segment run here: (seconds training, seconds of driver work after it: Optuna, PBT, checkpoints, tables)."""
 
 
 def _start_ray(config: RunConfig, address: str | None) -> bool:
@@ -267,8 +264,9 @@ def run_search(
         segment = 0
 
     def save_state(finished: bool = False) -> None:
-        _atomic_json(state_path, {"segment": segment, "finished": finished,
-                                  "members": [dataclasses.asdict(r) for r in records]})
+        atomic_write_text(state_path, json.dumps({"segment": segment, "finished": finished,
+                                                  "members": [dataclasses.asdict(r) for r in records]},
+                                                 indent=1, sort_keys=True))
 
     metrics_path, lineage_path = run_dir / "metrics.parquet", run_dir / "lineage.parquet"
     start_episode = min(segment * pop.ready_interval, pop.episodes)
@@ -281,6 +279,7 @@ def run_search(
     trials = SegmentTrials(study, space)
     objective_metrics = [o.metric for o in pop.objectives]
 
+    segment_times: list[tuple[float, float]] = []
     started_ray = _start_ray(config, address)
     population = _Population(config, run_dir, records, show_progress)
     try:
@@ -307,8 +306,10 @@ def run_search(
         while segment < n_segments:
             episodes = min(pop.ready_interval, pop.episodes - segment * pop.ready_interval)
             seg = segment
+            train_started = time.perf_counter()
             results = population.call_all("train", lambda _m, episodes=episodes: (episodes,),
                                           lambda m, seg=seg: population.checkpoint(m, seg))
+            driver_started = time.perf_counter()
             end_episode = segment * pop.ready_interval + episodes
             fitness = {}
             for r in records:
@@ -338,6 +339,7 @@ def run_search(
             segment += 1
             save_state()
             _prune_checkpoints(population, segment)
+            segment_times.append((driver_started - train_started, time.perf_counter() - driver_started))
             if on_segment is not None:
                 on_segment(segment - 1, population.actors)
 
@@ -350,7 +352,7 @@ def run_search(
         population.close_bars()
         if started_ray:
             population.ray.shutdown()
-    return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
+    return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started, tuple(segment_times))
 
 
 def _prune_checkpoints(population: _Population, segment: int) -> None:

@@ -185,11 +185,14 @@ class _Population:
     def open_bars(self, total: int, start: int) -> None:
         if not self.show_progress:
             return
+        import shutil
+
         from tqdm import tqdm
 
+        size = shutil.get_terminal_size((120, 40))  # a 0x0 pty would otherwise hide every bar
         for i, (m, r) in enumerate(sorted(self.records.items())):
-            self.bars[m] = tqdm(total=total, initial=start, position=i, unit="ep", dynamic_ncols=True,
-                                desc=f"{m} [{r.niche}]", leave=True)
+            self.bars[m] = tqdm(total=total, initial=start, position=i, unit="ep", ncols=size.columns,
+                                nrows=max(size.lines, len(self.records) + 2), desc=f"{m} [{r.niche}]", leave=True)
 
     def refresh_progress(self) -> None:
         if not self.bars:

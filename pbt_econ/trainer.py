@@ -423,12 +423,12 @@ class Member:
             for t in AGENT_TYPES:
                 logits, value = self.policies[t](obs[t])
                 logits = policies.masked_logits(logits, masks[t])
-                idx = policies.sample(logits, generator)
+                idx, logp = policies.sample_with_log_prob(logits, generator)
                 actions_idx[t] = idx
                 s = store[t]
                 s["obs"].append(obs[t])
                 s["action"].append(idx)
-                s["logp"].append(policies.log_prob(logits, idx))
+                s["logp"].append(logp)
                 s["value"].append(value)
             actions = self.spaces.decode(
                 actions_idx["consumer"], actions_idx["firm"].squeeze(-1), actions_idx["government"].reshape(-1)

@@ -6,6 +6,7 @@ production and consumption clearly above zero) and the final evaluation
 figures. Run one curriculum per process to use both cores:
 
     python bench/curricula.py --curriculum paper & python bench/curricula.py --curriculum none
+    python bench/curricula.py --curriculum none --set economy.open_economy=false
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--curriculum", default="paper", help="paper, none or a curriculum file")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config overrides, e.g. --set economy.open_economy=false")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = load_config(overrides=[f"curriculum={{base: {args.curriculum}, time_scale: 0.005}}"])
+    config = load_config(overrides=[f"curriculum={{base: {args.curriculum}, time_scale: 0.005}}", *args.overrides])
     nontrivial = 0
     for seed in range(args.seeds):
         start = time.perf_counter()

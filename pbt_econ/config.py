@@ -44,9 +44,13 @@ __all__ = [
     "SearchParam",
     "TrainingConfig",
     "apply_overrides",
+    "config_from_dict",
     "config_to_dict",
+    "dump_config",
+    "get_path",
     "load_config",
     "load_curriculum",
+    "replace_path",
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"

@@ -25,7 +25,7 @@ from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.tables import read_table, write_table
-from pbt_econ.trainer import CheckpointError, Member, MetricsRow, NonFiniteError, load_member
+from pbt_econ.trainer import CheckpointError, Member, NonFiniteError, load_member
 
 __all__ = ["main", "run_training"]
 
@@ -84,11 +84,11 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
     return member
 
 
-def _summary(row: MetricsRow | dict) -> str:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+def _summary(row: dict) -> str:
+    """One line of the key metrics of a metrics row."""
     keys = ("episode", "reward_consumer", "reward_firm", "reward_government", "price", "wage", "hours",
             "consumption", "production", "exports", "income_tax", "corporate_tax", "is_trivial")
-    return "  ".join(f"{k}={get(k):.4g}" if isinstance(get(k), float) else f"{k}={get(k)}" for k in keys)
+    return "  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys)
 
 
 def main(argv: list[str] | None = None) -> int:

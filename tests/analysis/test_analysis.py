@@ -201,3 +201,12 @@ def test_descriptors_documented_once():
 
     for d in DESCRIPTORS:
         assert f"``{d}``" in outcomes.__doc__
+
+
+def test_descriptor_columns_agree_across_tables():
+    """DESCRIPTORS, the outcome columns and the equilibrium centroid columns must not drift apart."""
+    from analysis.cluster import EquilibriumRow
+
+    outcome_fields = {f.name for f in dataclasses.fields(OutcomeRow)}
+    centroid_fields = {f.name for f in dataclasses.fields(EquilibriumRow)}
+    assert set(DESCRIPTORS) <= outcome_fields and set(DESCRIPTORS) <= centroid_fields

@@ -30,18 +30,18 @@ class ActorCritic(nn.Module):
         self.trunk = nn.Sequential(
             nn.Linear(obs_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size), nn.ReLU()
         )
-        self.policy_head = nn.Linear(hidden_size, heads * width)
-        self.value_head = nn.Linear(hidden_size, 1)
-        # Small initial logits: the untrained policy is close to uniform (CleanRL's init).
-        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
-        nn.init.zeros_(self.policy_head.bias)
-        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
-        nn.init.zeros_(self.value_head.bias)
+        # Policy logits and the value in one output layer (one matrix product, not two).
+        self.head = nn.Linear(hidden_size, heads * width + 1)
+        with torch.no_grad():
+            # Small initial logits: the untrained policy is close to uniform (CleanRL's init).
+            nn.init.orthogonal_(self.head.weight[:-1], gain=0.01)
+            nn.init.orthogonal_(self.head.weight[-1:], gain=1.0)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.trunk(obs)
-        logits = self.policy_head(hidden).reshape(*obs.shape[:-1], self.heads, self.width)
-        return logits, self.value_head(hidden).squeeze(-1)
+        out = self.head(self.trunk(obs))
+        logits = out[..., :-1].reshape(*obs.shape[:-1], self.heads, self.width)
+        return logits, out[..., -1]
 
 
 def masked_logits(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
@@ -81,11 +81,43 @@ def log_prob(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return logp.gather(-1, index.unsqueeze(-1)).squeeze(-1).sum(-1)
 
 
+class _LogProbEntropy(torch.autograd.Function):
+    r"""Fused log-probability and entropy of categorical heads, with a hand-written backward.
+
+    Autograd through ``log_softmax``, ``exp``, ``mul``, ``sum`` and ``gather``
+    makes about ten passes over the ``[N, H, K]`` head tensor in backward; the
+    closed form below makes four. With ``p = softmax(z)``, ``H_h`` the entropy
+    of head ``h``:
+
+    .. math:: \partial \log p_a / \partial z = e_a - p, \qquad
+              \partial H_h / \partial z = -p (\log p + H_h)
+    """
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, index: torch.Tensor):
+        logp = torch.log_softmax(logits, dim=-1)
+        p = logp.exp()
+        head_entropy = -(p * logp).sum(-1)  # [N, H]
+        chosen = logp.gather(-1, index.unsqueeze(-1)).squeeze(-1)  # [N, H]
+        ctx.save_for_backward(p, logp, head_entropy, index)
+        return chosen.sum(-1), head_entropy.sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad_logp: torch.Tensor | None, grad_entropy: torch.Tensor | None):
+        p, logp, head_entropy, index = ctx.saved_tensors
+        grad = torch.zeros_like(p)
+        if grad_entropy is not None:
+            grad = (logp + head_entropy.unsqueeze(-1)).mul_(p).mul_(-grad_entropy[:, None, None])
+        if grad_logp is not None:
+            g = grad_logp[:, None, None]
+            grad.sub_(p * g)
+            grad.scatter_add_(-1, index.unsqueeze(-1), g.expand(*index.shape, 1).contiguous())
+        return grad, None
+
+
 def log_prob_and_entropy(logits: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`log_prob` and :func:`entropy` from one ``log_softmax`` (the PPO update's hot path)."""
-    logp = torch.log_softmax(logits, dim=-1)
-    chosen = logp.gather(-1, index.unsqueeze(-1)).squeeze(-1).sum(-1)
-    return chosen, -(logp.exp() * logp).sum(-1).sum(-1)
+    """:func:`log_prob` and :func:`entropy` at once, ``[N, H, K], [N, H] -> ([N], [N])`` (PPO's hot path)."""
+    return _LogProbEntropy.apply(logits, index)
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:

@@ -25,9 +25,9 @@ def small_config():
 def firms_at_price_zero(member: Member) -> None:
     """Make the firm policy choose price 0 most of the time (joint indices 0..4 = price 0 x any wage)."""
     with torch.no_grad():
-        head = member.policies["firm"].policy_head
-        head.weight.zero_()
-        head.bias.zero_()
+        head = member.policies["firm"].head  # rows 0..29: joint firm logits, row 30: value
+        head.weight[:-1].zero_()
+        head.bias[:-1].zero_()
         head.bias[:5] = 3.0  # P(price 0) = 5e^3 / (5e^3 + 25) ~ 0.98
 
 

@@ -94,6 +94,28 @@ def test_masked_sampling_never_picks_masked_choices_and_matches_probabilities():
     assert ent.item() == pytest.approx(-(0.2 * math.log(0.2) + 0.3 * math.log(0.3) + 0.5 * math.log(0.5)), rel=1e-4)
 
 
+def test_fused_log_prob_and_entropy_matches_autograd():
+    torch.manual_seed(0)
+    z = torch.randn(7, 3, 5, dtype=torch.float64, requires_grad=True)
+    allowed = torch.ones(3, 5, dtype=torch.bool)
+    allowed[2, 3:] = False
+    idx = torch.tensor([[0, 4, 1]] * 7)
+
+    def fused(z):
+        return policies.log_prob_and_entropy(policies.masked_logits(z, allowed), idx)
+
+    assert torch.autograd.gradcheck(fused, (z,))
+    reference = (policies.log_prob(policies.masked_logits(z, allowed), idx),
+                 policies.entropy(policies.masked_logits(z, allowed)))
+    w1, w2 = torch.randn(7, dtype=torch.float64), torch.randn(7, dtype=torch.float64)
+    a, b = fused(z), reference
+    assert torch.allclose(a[0], b[0]) and torch.allclose(a[1], b[1])
+    ga = torch.autograd.grad((a[0] * w1).sum() + (a[1] * w2).sum(), z)[0]
+    gb = torch.autograd.grad((b[0] * w1).sum() + (b[1] * w2).sum(), z)[0]
+    assert torch.allclose(ga, gb)
+    assert torch.all(ga[:, 2, 3:] == 0)  # masked choices get no gradient
+
+
 # ------------------------------------------------------------------ updates learn a bandit
 @pytest.mark.parametrize("algorithm", ["ppo", "pg"])
 def test_update_learns_contextual_bandit(algorithm):

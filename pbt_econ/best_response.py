@@ -141,7 +141,11 @@ def best_response(
 
 
 def find_checkpoints(path: Path) -> list[Path]:
-    """A checkpoint file, a ``pbt_econ.train`` folder, or a search run directory -> checkpoint files."""
+    """A checkpoint file, a ``pbt_econ.train`` folder, or a search run directory -> checkpoint files.
+
+    For a search: every member's ``final.pt``, or, if the search has not finished,
+    every member's newest ``seg_NNNN.pt``.
+    """
     if path.is_file():
         return [path]
     if not path.exists():
@@ -151,10 +155,11 @@ def find_checkpoints(path: Path) -> list[Path]:
     finals = sorted(path.glob("members/*/final.pt"))
     if finals:
         return finals
-    latest = sorted(path.glob("members/*/latest.pt"))
-    if latest:
-        return latest
-    raise CheckpointError(f"{path}: holds no checkpoint.pt and no members/*/final.pt")
+    # An unfinished search: each member's newest segment checkpoint.
+    newest = [max(segs) for d in sorted(path.glob("members/*")) if (segs := sorted(d.glob("seg_*.pt")))]
+    if newest:
+        return newest
+    raise CheckpointError(f"{path}: holds no checkpoint.pt and no members/*/final.pt or seg_*.pt")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,3 +97,17 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     other = dataclasses.replace(other, economy=dataclasses.replace(other.economy, num_firms=3))
     with pytest.raises(CheckpointError, match="economy.num_firms = 2 in the checkpoint, 3 in the config"):
         load_member(tmp_path / "m.pt", other)
+
+
+def test_unfinished_search_uses_each_members_newest_segment(tmp_path):
+    from pbt_econ.best_response import find_checkpoints
+
+    for member in ("m000", "m001"):
+        for seg in (1, 2):
+            path = tmp_path / "members" / member / f"seg_{seg:04d}.pt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_checkpoints(tmp_path)] == [
+        "members/m000/seg_0002.pt", "members/m001/seg_0002.pt"]
+    (tmp_path / "members" / "m000" / "final.pt").write_bytes(b"")
+    assert [p.name for p in find_checkpoints(tmp_path)] == ["final.pt"]

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from pbt_econ.config import AnalysisConfig
-from pbt_econ.outcomes import DESCRIPTORS
+from pbt_econ.outcomes import DESCRIPTORS, Descriptors
 
 __all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
 
@@ -66,20 +66,8 @@ class EquilibriumRow:
     """Root-mean-square distance of members to the centroid, in standardised units."""
     trivial_share: float
     """Fraction of members whose economy is trivial (no work or no production)."""
-    price: float
-    wage: float
-    hours: float
-    consumption: float
-    production: float
-    exports: float
-    stock: float
-    income_tax: float
-    corporate_tax: float
-    welfare: float
-    reward_consumer: float
-    reward_firm: float
-    gini: float
-    export_share: float
+    centroid: Descriptors
+    """Mean descriptors of the members (flattened into one column per descriptor)."""
     epsilon_rel_consumer: float
     """Worst member's relative best-response gain of consumers (NaN: not checked)."""
     epsilon_rel_firm: float
@@ -171,7 +159,7 @@ def _summarise(cid: int, rows, X: np.ndarray, Z: np.ndarray, labels: np.ndarray)
     centre_z = Z[idx].mean(axis=0)
     dist = np.sqrt(((Z[idx] - centre_z) ** 2).sum(axis=1))
     rep = members[int(np.argmin(dist))]
-    centroid = dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist()))
+    centroid = Descriptors(**dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist())))
     eps = {t: _nanmax([m.get(f"epsilon_rel_{t}") for m in members]) for t in ("consumer", "firm", "government")}
     checked = [m for m in members if m.get("epsilon_max_rel") is not None and not math.isnan(m["epsilon_max_rel"])]
     return EquilibriumRow(
@@ -182,7 +170,7 @@ def _summarise(cid: int, rows, X: np.ndarray, Z: np.ndarray, labels: np.ndarray)
         representative=_member_key(rep),
         spread=float(np.sqrt((dist**2).mean())),
         trivial_share=float(np.mean([bool(m["is_trivial"]) for m in members])),
-        **centroid,
+        centroid=centroid,
         epsilon_rel_consumer=eps["consumer"],
         epsilon_rel_firm=eps["firm"],
         epsilon_rel_government=eps["government"],

@@ -124,7 +124,7 @@ def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], pat
 def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]], path: Path) -> PlotInfo:
     """Welfare, hours and price per member over episodes; PBT exploits marked with triangles."""
     plt = _plt()
-    keys = ("reward_government", "hours", "price")
+    keys = ("welfare", "hours", "price")
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     members = sorted({_member(r) for r in metrics})
     cmap = plt.get_cmap("tab20")
@@ -142,7 +142,7 @@ def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]]
         drawn += len(rows)
     for ax, k in zip(axes, keys):
         ax.set_xlabel("episode")
-        ax.set_ylabel({"reward_government": "social welfare per episode"}.get(k, LABELS.get(k, k)))
+        ax.set_ylabel({"welfare": "social welfare per episode"}.get(k, LABELS.get(k, k)))
         ax.grid(alpha=0.3)
     if members:
         axes[0].legend(fontsize=7, ncol=2)

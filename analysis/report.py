@@ -23,7 +23,7 @@ from pbt_econ.config import RunConfig, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import DESCRIPTORS
-from pbt_econ.tables import read_table, rows_to_table, write_table
+from pbt_econ.tables import flatten, read_table, rows_to_table, write_table
 
 __all__ = ["AnalysisResult", "analyse_runs"]
 
@@ -96,7 +96,7 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
     write_table(rows_to_table(labelled, "outcomes"), out / "outcomes.parquet")
     write_table(result.equilibria, out / "equilibria.parquet", "equilibria", EquilibriumRow)
 
-    eq_rows = [e.__dict__ for e in result.equilibria]
+    eq_rows = [flatten(e) for e in result.equilibria]
     tolerance = config.best_response.tolerance
     drawn = [
         plots.spectrum(outcomes, result.labels, out / "plots" / "spectrum.png"),
@@ -150,7 +150,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for q in result.equilibria:
-        lines.append("| " + " | ".join(_fmt(getattr(q, c)) for c in cols) + " |")
+        flat = flatten(q)
+        lines.append("| " + " | ".join(_fmt(flat[c]) for c in cols) + " |")
     lines.append("")
     odd = [(o, lbl, note) for o, lbl, note in zip(outcomes, result.labels, result.notes) if lbl in (NOISE, INVALID)]
     if odd:

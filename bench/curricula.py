@@ -17,7 +17,7 @@ import time
 import torch
 
 from pbt_econ.config import load_config
-from pbt_econ.trainer import Member
+from pbt_econ.member import Member
 
 
 def main() -> None:
@@ -34,10 +34,10 @@ def main() -> None:
         start = time.perf_counter()
         member = Member(config, seed=seed, member_id=f"{args.curriculum}-{seed}")
         member.train(config.training.episodes)
-        stats = member.evaluate(4, seed=config.best_response.eval_seed).stats
+        stats = member.evaluate(4, seed=config.best_response.eval_seed).stats.descriptors
         ok = stats.hours > 1 and stats.production > 1 and stats.consumption > 0.1
         nontrivial += ok
-        print(f"{args.curriculum:>6} seed {seed}: welfare {stats.reward_government:7.1f}  hours {stats.hours:6.1f}  "
+        print(f"{args.curriculum:>6} seed {seed}: welfare {stats.welfare:7.1f}  hours {stats.hours:6.1f}  "
               f"production {stats.production:6.1f}  consumption {stats.consumption:5.2f}  price {stats.price:6.0f}  "
               f"income tax {stats.income_tax:.2f}  {'non-trivial' if ok else 'TRIVIAL'}  "
               f"({time.perf_counter() - start:.0f} s)", flush=True)

@@ -20,8 +20,8 @@ import torch
 
 from pbt_econ.config import CONFIG_DIR, load_config
 from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.member import Member
 from pbt_econ.spaces import observation_sizes
-from pbt_econ.trainer import Member
 
 
 def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
@@ -54,7 +54,7 @@ def episode_flops(member: Member) -> tuple[float, dict[str, float]]:
 
 
 def sampling_benchmark(member: Member) -> None:
-    """Sampling all consumer heads at B*C scale: our Gumbel-max vs per-head torch.distributions."""
+    """Sampling all consumer heads at B*C scale: our inverse-CDF sampler (one uniform per head) vs per-head torch.distributions."""
     from pbt_econ import policies
 
     cfg = member.config
@@ -104,7 +104,6 @@ def main() -> None:
 
     cfg = load_config(CONFIG_DIR / "paper-open.yaml", ["device=cpu", "curriculum=none"])
     member = Member(cfg)
-    member.initial_rewards = {t: 0.0 for t in AGENT_TYPES}  # skip the baseline evaluation
     point = member.curriculum.at(10_000)  # every type learns, full grids
     member.train_episode(point)  # warm-up
     flops, per_type = episode_flops(member)

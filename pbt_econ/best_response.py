@@ -10,14 +10,19 @@ training, before and after:
 
 reported absolutely, relative to ``|before|``, and relative to the
 improvement of ``k``'s reward during the member's training (the paper's
-definition; ``before - untrained``). Before and after use the same
-evaluation seed (common random numbers), so the difference is not swamped by
-sampling noise.
+definition; ``before - untrained``). "Before", "after" and "untrained" (the
+member's policies at episode 0, rebuilt from its seed) are measured with the
+same :func:`~pbt_econ.episode.evaluation_spec`, the same number of episodes
+and the same evaluation seed (common random numbers), so their differences
+are not swamped by sampling noise. The outcome's descriptors are those of the
+"before" evaluation: an outcome is described by the rollouts its epsilon was
+measured on.
 
 The deviation is trained by the member's own rollout and update code
-(:meth:`pbt_econ.trainer.Member.train` with
-:meth:`~pbt_econ.curriculum.Curriculum.for_best_response`), so best response
-optimises exactly the objective training did.
+(:meth:`pbt_econ.member.Member.train` with specs from
+:func:`~pbt_econ.episode.best_response_spec`), so best response optimises
+exactly the objective training did; only the deviating type's policy,
+optimiser and no-Ponzi multiplier change.
 
 CLI::
 
@@ -34,14 +39,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
+from pbt_econ.checkpoints import CheckpointError, load_member
 from pbt_econ.config import BestResponseConfig
-from pbt_econ.curriculum import AGENT_TYPES
 from pbt_econ.economy import ConfigError
-from pbt_econ.trainer import CheckpointError, Member, load_member
+from pbt_econ.episode import AGENT_TYPES, best_response_spec
+from pbt_econ.member import Member, build_policies
+from pbt_econ.ppo import make_optimizer
+from pbt_econ.records import EvalResult
+from pbt_econ.seeds import stream_seed
 
-__all__ = ["BestResponseRow", "best_response", "deviate", "find_checkpoints", "main"]
+__all__ = ["BestResponseReport", "BestResponseRow", "best_response", "deviate", "find_checkpoints", "main"]
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,25 @@ class BestResponseRow:
     eval_seed: int
 
 
+@dataclass(frozen=True)
+class BestResponseReport:
+    """What :func:`best_response` measured: one row per deviation, and the shared evaluations.
+
+    ``before`` describes the member's outcome (its ``stats.descriptors`` go
+    into ``outcomes.parquet``); ``untrained`` is the same evaluation of the
+    member's policies at episode 0.
+    """
+
+    rows: list[BestResponseRow]
+    before: EvalResult
+    untrained: EvalResult
+
+
 def deviate(member: Member, agent_type: str, episodes: int, start: str = "learned", progress=None) -> Member:
     """A copy of ``member`` in which only ``agent_type`` trained ``episodes`` more episodes.
 
     ``member`` itself is not changed. ``start="scratch"`` re-initialises the
-    deviating policy and its optimiser first.
+    deviating policy (seed stream ``scratch``) and its optimiser first.
     """
     if agent_type not in AGENT_TYPES:
         raise ConfigError(f"best-response type {agent_type!r}: must be one of {', '.join(AGENT_TYPES)}")
@@ -88,11 +109,11 @@ def deviate(member: Member, agent_type: str, episodes: int, start: str = "learne
     clone = Member(member.config, member.curriculum, member.seed, member.member_id)
     clone.set_state(member.get_state())
     if start == "scratch":
-        fresh = Member(member.config, member.curriculum, member.seed + 7919, member.member_id)
-        clone.policies[agent_type].load_state_dict(fresh.policies[agent_type].state_dict())
-        clone.optimizers[agent_type] = torch.optim.Adam(
-            clone.policies[agent_type].parameters(), lr=clone.training.agent(agent_type).lr, eps=1e-5)
-    clone.train(episodes, progress=progress, curriculum=member.curriculum.for_best_response(agent_type))
+        fresh = build_policies(member.config, clone.spaces, stream_seed(member.seed, "scratch"))[agent_type]
+        clone.policies[agent_type].load_state_dict(fresh.state_dict())
+        clone.optimizers[agent_type] = make_optimizer(clone.policies[agent_type], clone.training.agent(agent_type).lr)
+    curriculum = member.curriculum
+    clone.train(episodes, progress=progress, schedule=lambda e: best_response_spec(curriculum.at(e), agent_type))
     return clone
 
 
@@ -102,29 +123,33 @@ def best_response(
     types: tuple[str, ...] | None = None,
     episodes: int | None = None,
     progress=None,
-) -> list[BestResponseRow]:
+) -> BestResponseReport:
     """Best-response rows for ``member`` (one per type and start); ``member`` is not changed.
 
     Called by the CLI below and, on a Ray actor, by the population search at
-    the end of training. ``progress(n)`` is called after every training episode.
+    the end of training. ``progress(n)`` is called after every training
+    episode. With no types to check (``types=()``) it still evaluates
+    "before" and "untrained", which describe the outcome.
     """
     cfg = config or member.config.best_response
-    types = types or cfg.types
+    types = cfg.types if types is None else types
     episodes = episodes or cfg.episodes
-    if member.initial_rewards is None:
-        member.initial_rewards = member._quick_eval_rewards()
-    before = member.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
+
+    def evaluate(m: Member) -> EvalResult:
+        return m.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
+
+    before = evaluate(member)
+    untrained = evaluate(member.untrained())
     starts = ("learned", "scratch") if cfg.from_scratch else ("learned",)
     rows = []
     for agent_type in types:
         for start in starts:
             step = (lambda _i, _s: progress(1)) if progress is not None else None
-            deviated = deviate(member, agent_type, episodes, start, progress=step)
-            after = deviated.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
+            after = evaluate(deviate(member, agent_type, episodes, start, progress=step))
             r_before, r_after = before.mean(agent_type), after.mean(agent_type)
-            untrained = member.initial_rewards[agent_type]
+            r_untrained = untrained.mean(agent_type)
             eps = max(0.0, r_after - r_before)
-            improvement = r_before - untrained
+            improvement = r_before - r_untrained
             rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
             rel_imp = eps / improvement if improvement > 0 else math.nan
             tol = cfg.tolerance.get(agent_type, math.inf)
@@ -132,12 +157,12 @@ def best_response(
                 member_id=member.member_id, agent_type=agent_type, start=start, episodes=episodes,
                 reward_before=r_before, reward_before_ci95=before.ci95(agent_type),
                 reward_after=r_after, reward_after_ci95=after.ci95(agent_type),
-                reward_untrained=untrained, epsilon_abs=eps, epsilon_rel=rel,
+                reward_untrained=r_untrained, epsilon_abs=eps, epsilon_rel=rel,
                 epsilon_rel_improvement=rel_imp, tolerance=tol,
                 passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
                 member_episode=member.episode, eval_seed=cfg.eval_seed,
             ))
-    return rows
+    return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 
 def find_checkpoints(path: Path) -> list[Path]:
@@ -202,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 from tqdm import tqdm
 
                 bar = tqdm(total=total, unit="ep", desc=f"best response {member.member_id}", dynamic_ncols=True)
-            rows += best_response(member, cfg, types, args.episodes, progress=bar.update if bar else None)
+            rows += best_response(member, cfg, types, args.episodes, progress=bar.update if bar else None).rows
             if bar is not None:
                 bar.close()
     except (ConfigError, CheckpointError) as exc:

@@ -173,7 +173,7 @@ class SearchParam:
 class Objective:
     """One Optuna objective: a metrics column and its direction."""
 
-    metric: str = "reward_government"
+    metric: str = "welfare"
     direction: Literal["maximize", "minimize"] = "maximize"
 
     def __post_init__(self) -> None:
@@ -198,7 +198,7 @@ class PopulationConfig:
     """Fraction of a niche that is exploited (bottom) and copied from (top)."""
     niche_by: Literal["curriculum", "none"] = "curriculum"
     """Rank members within curriculum families (default) or across the whole population."""
-    fitness: str = "reward_government"
+    fitness: str = "welfare"
     """Metrics column PBT ranks by. Default: social welfare, the quantity the
     paper's planner maximises; it rises only when consumers work, firms produce
     and consumption happens, so it is not won by a collapsed economy."""

@@ -3,8 +3,8 @@ how theta and entropy are annealed (spec section 5).
 
 A :class:`Curriculum` is a frozen record read from YAML (``configs/curricula/``
 or inline in a run config). :meth:`Curriculum.at` turns it into the concrete
-settings of one episode, a :class:`CurriculumPoint`, which is all the trainer
-reads. Every episode count in a curriculum is multiplied by ``time_scale``, so
+settings of one episode, an :class:`~pbt_econ.episode.EpisodeSpec`, which is
+all that rollouts and updates read. Every episode count in a curriculum is multiplied by ``time_scale``, so
 the paper's 200k-episode schedule fits a short run unchanged.
 
 .. math::
@@ -14,15 +14,13 @@ the paper's 200k-episode schedule fits a short run unchanged.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
 from pbt_econ.economy import ConfigError, _check_number
+from pbt_econ.episode import AGENT_TYPES, AgentSpec, EpisodeSpec
 
-__all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "CurriculumPoint", "MaskSchedule"]
-
-AGENT_TYPES = ("consumer", "firm", "government")
+__all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "MaskSchedule"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +77,6 @@ class AgentCurriculum:
 
 
 @dataclass(frozen=True)
-class CurriculumPoint:
-    """The curriculum's settings for one episode (what the trainer reads)."""
-
-    episode: int
-    theta_scale: float
-    learns: dict[str, bool]
-    mask_progress: dict[str, float]
-    entropy_factor: dict[str, float]
-
-
-@dataclass(frozen=True)
 class Curriculum:
     """A named curriculum; its ``family`` is the PBT niche it belongs to."""
 
@@ -117,31 +104,20 @@ class Curriculum:
     def agent(self, agent_type: str) -> AgentCurriculum:
         return getattr(self, agent_type)
 
-    def at(self, episode: int) -> CurriculumPoint:
-        """Settings of episode ``episode`` (0-based, counted over the member's life)."""
+    def at(self, episode: int) -> EpisodeSpec:
+        """The spec of training episode ``episode`` (0-based, counted over the member's life)."""
         ts = self.time_scale
         anneal = self.theta_anneal * ts
         theta_scale = 1.0 - math.exp(-episode / anneal) if anneal > 0 else 1.0
-        learns, progress, entropy_factor = {}, {}, {}
+        agents = {}
         for name in AGENT_TYPES:
             agent = self.agent(name)
-            learns[name] = agent.learn_from is not None and episode >= agent.learn_from * ts
-            progress[name] = 1.0 if agent.mask is None else agent.mask.progress(episode, ts)
             decay = agent.entropy_decay * ts
             factor = math.exp(-episode / decay) if decay > 0 else 1.0
-            entropy_factor[name] = max(factor, agent.entropy_floor)
-        return CurriculumPoint(episode, theta_scale, learns, progress, entropy_factor)
-
-    def for_best_response(self, target: str) -> Curriculum:
-        """Only ``target`` learns; full action grids and full theta (spec section 6).
-
-        Entropy schedules are kept, so continuing at the member's episode count
-        uses the same (annealed) entropy bonus as late training.
-        """
-        if target not in AGENT_TYPES:
-            raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
-        agents = {
-            name: dataclasses.replace(self.agent(name), learn_from=0.0 if name == target else None, mask=None)
-            for name in AGENT_TYPES
-        }
-        return dataclasses.replace(self, name=f"{self.name}+br-{target}", theta_anneal=0.0, **agents)
+            agents[name] = AgentSpec(
+                learns=agent.learn_from is not None and episode >= agent.learn_from * ts,
+                mask_progress=1.0 if agent.mask is None else agent.mask.progress(episode, ts),
+                mask_start=() if agent.mask is None else tuple(sorted(agent.mask.start.items())),
+                entropy_factor=max(factor, agent.entropy_floor),
+            )
+        return EpisodeSpec(episode=episode, theta_scale=theta_scale, **agents)

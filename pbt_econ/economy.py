@@ -300,7 +300,7 @@ class StepInfo(dict):
 class Economy:
     """``B`` copies of one economy on one device, in one floating dtype.
 
-    Called by the trainer once per episode (:meth:`reset`) and once per step
+    Called by :func:`pbt_econ.rollout.rollout` once per episode (:meth:`reset`) and once per step
     (:meth:`step`). Both are pure functions of their arguments and the config.
     """
 

@@ -27,31 +27,30 @@ Descriptors (units; means over economies, agents and steps of the evaluation):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
-from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.episode import AGENT_TYPES
 
-__all__ = ["DESCRIPTORS", "OutcomeRow", "outcome_row"]
+__all__ = ["DESCRIPTORS", "TRIVIAL_HOURS", "TRIVIAL_PRODUCTION", "Descriptors", "OutcomeRow", "outcome_row"]
 
-DESCRIPTORS = (
-    "price", "wage", "hours", "consumption", "production", "exports", "stock",
-    "income_tax", "corporate_tax", "welfare", "reward_consumer", "reward_firm", "gini", "export_share",
-)
-"""Descriptor columns used for clustering, in order."""
+TRIVIAL_HOURS = 1.0
+"""Mean hours per consumer per step below which an economy counts as trivial."""
+TRIVIAL_PRODUCTION = 1e-3
+"""Mean units produced per firm per step below which an economy counts as trivial."""
 
 
 @dataclass(frozen=True)
-class OutcomeRow:
-    """One row of ``outcomes.parquet`` (see the module docstring for units)."""
+class Descriptors:
+    """What an economy looks like: the one declaration of the descriptor columns.
 
-    member_id: str
-    niche: str
-    curriculum: str
-    seed: int
-    episode: int
-    hyperparameters: str
-    """The member's final searched hyperparameters as ``path=value`` pairs, ``;``-separated."""
+    Episode statistics (:class:`pbt_econ.records.EpisodeStats`), metrics rows,
+    outcome rows and equilibrium centroids all *contain* one of these; tables
+    flatten it into columns of the same names when written (units: see the
+    module docstring).
+    """
+
     price: float
     wage: float
     hours: float
@@ -66,6 +65,39 @@ class OutcomeRow:
     reward_firm: float
     gini: float
     export_share: float
+
+    @property
+    def trivial(self) -> bool:
+        """No work or no production: the collapsed outcome the paper warns of."""
+        return self.hours < TRIVIAL_HOURS or self.production < TRIVIAL_PRODUCTION
+
+    def reward(self, agent_type: str) -> float:
+        """Mean per-agent episode reward of ``agent_type`` (welfare for the government)."""
+        return self.welfare if agent_type == "government" else getattr(self, f"reward_{agent_type}")
+
+    @staticmethod
+    def mean(items: list[Descriptors]) -> Descriptors:
+        """Field-wise mean of ``items``."""
+        return Descriptors(**{k: sum(getattr(d, k) for d in items) / len(items) for k in DESCRIPTORS})
+
+
+DESCRIPTORS = tuple(f.name for f in dataclasses.fields(Descriptors))
+"""Descriptor columns used for clustering, in order."""
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One row of ``outcomes.parquet`` (see the module docstring for units)."""
+
+    member_id: str
+    niche: str
+    curriculum: str
+    seed: int
+    episode: int
+    hyperparameters: str
+    """The member's final searched hyperparameters as ``path=value`` pairs, ``;``-separated."""
+    descriptors: Descriptors
+    """Flattened into one column per descriptor when written."""
     is_trivial: bool
     epsilon_abs_consumer: float
     epsilon_abs_firm: float
@@ -84,9 +116,11 @@ class OutcomeRow:
 
 
 def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode: int,
-                hyperparameters: dict[str, float], stats, best_response_rows) -> OutcomeRow:
-    """Combine evaluation ``stats`` (an ``EpisodeStats``) and best-response rows into an outcome.
+                hyperparameters: dict[str, float], descriptors: Descriptors, best_response_rows) -> OutcomeRow:
+    """Combine evaluation ``descriptors`` and best-response rows into an outcome.
 
+    ``descriptors`` come from the best response's "before" evaluation, so an
+    outcome is described by the very rollouts its epsilon was measured on.
     Per type, the worst (largest) epsilon over starts counts; a type with no
     best-response row has NaN epsilons and ``passes_* = False``.
     """
@@ -104,11 +138,7 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
     return OutcomeRow(
         member_id=member_id, niche=niche, curriculum=curriculum, seed=seed, episode=episode,
         hyperparameters=";".join(f"{k}={v:.6g}" for k, v in sorted(hyperparameters.items())),
-        price=stats.price, wage=stats.wage, hours=stats.hours, consumption=stats.consumption,
-        production=stats.production, exports=stats.exports, stock=stats.stock,
-        income_tax=stats.income_tax, corporate_tax=stats.corporate_tax, welfare=stats.reward_government,
-        reward_consumer=stats.reward_consumer, reward_firm=stats.reward_firm, gini=stats.gini,
-        export_share=stats.export_share, is_trivial=stats.trivial,
+        descriptors=descriptors, is_trivial=descriptors.trivial,
         epsilon_abs_consumer=eps_abs["consumer"], epsilon_abs_firm=eps_abs["firm"],
         epsilon_abs_government=eps_abs["government"],
         epsilon_rel_consumer=eps_rel["consumer"], epsilon_rel_firm=eps_rel["firm"],

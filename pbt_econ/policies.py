@@ -2,7 +2,7 @@
 
 A policy maps observations ``[N, D]`` to padded head logits ``[N, H, K]``
 (see :mod:`pbt_econ.spaces`) and a value ``[N]``. The trunk (two hidden
-layers, ``tanh``) is shared by actor and critic, which halves the matrix work
+layers, ``ReLU``) is shared by actor and critic, which halves the matrix work
 of a rollout.
 
 Sampling draws one uniform number per head from an explicit

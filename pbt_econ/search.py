@@ -50,8 +50,9 @@ def _print_summary(outcomes, run_dir: Path) -> None:
     print(header)
     print("-" * len(header))
     for o in outcomes:
-        print(f"{o.member_id:<7}{o.niche:<14}{o.welfare:>10.4g}{o.hours:>8.0f}{o.price:>8.0f}{o.wage:>7.1f}"
-              f"{o.production:>8.3g}{o.income_tax:>7.2f}{o.corporate_tax:>7.2f}{o.epsilon_max_rel:>9.3g}"
+        d = o.descriptors
+        print(f"{o.member_id:<7}{o.niche:<14}{d.welfare:>10.4g}{d.hours:>8.0f}{d.price:>8.0f}{d.wage:>7.1f}"
+              f"{d.production:>8.3g}{d.income_tax:>7.2f}{d.corporate_tax:>7.2f}{o.epsilon_max_rel:>9.3g}"
               f"  {'yes' if o.is_epsilon_equilibrium else 'no ':<4} {'yes' if o.is_trivial else 'no'}")
     if (run_dir / "report.md").exists():
         print(f"\nreport: {run_dir / 'report.md'}")

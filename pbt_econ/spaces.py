@@ -2,7 +2,7 @@
 
 Every agent type's policy emits a block of categorical *heads*, padded to one
 width ``K`` so that sampling all heads of all agents is a single tensor
-operation (one Gumbel-max over ``[N, H, K]``), not a loop of
+operation (inverse-CDF sampling over ``[N, H, K]``, one uniform per head), not a loop of
 ``torch.distributions`` objects:
 
 * consumer: ``F`` consumption heads (``len(consumption)`` choices each), one
@@ -32,6 +32,7 @@ __all__ = [
     "observe_consumer",
     "observe_firm",
     "observe_government",
+    "scaled_symlog",
     "symlog",
 ]
 
@@ -102,7 +103,7 @@ def _range_mask(grid: torch.Tensor, start: float, progress: float) -> torch.Tens
 class ActionSpaces:
     """Grids on one device: head layouts, masks and decoding to :class:`Actions`.
 
-    Built once per trainer; all methods are pure.
+    Built once per member; all methods are pure.
     """
 
     def __init__(self, spaces: SpacesConfig, economy: EconomyConfig, device: torch.device | str, dtype: torch.dtype) -> None:
@@ -177,13 +178,22 @@ def symlog(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.log1p(x.abs())
 
 
+SYMLOG_DIVISOR = 10.0
+"""Observations carry ``symlog(x) / 10``: money and stocks up to ~1e7 land in about [0, 1.6]."""
+
+
+def scaled_symlog(x: torch.Tensor) -> torch.Tensor:
+    """How every money or quantity value enters an observation: ``symlog(x) / 10``."""
+    return symlog(x) / SYMLOG_DIVISOR
+
+
 def _global_features(state: EconomyState, episode_length: int) -> torch.Tensor:
     """``[B, 4F + 3]``: prices, wages, stocks, overdemanded flags, taxes, time."""
     return torch.cat(
         [
-            symlog(state.price) / 10.0,
-            symlog(state.wage) / 10.0,
-            symlog(state.stock) / 10.0,
+            scaled_symlog(state.price),
+            scaled_symlog(state.wage),
+            scaled_symlog(state.stock),
             state.overdemanded,
             state.income_tax.unsqueeze(-1),
             state.corporate_tax.unsqueeze(-1),
@@ -204,7 +214,7 @@ def observe_consumer(state: EconomyState, config: EconomyConfig) -> torch.Tensor
     B, C = state.consumer_budget.shape
     glob = _global_features(state, config.episode_length).unsqueeze(1).expand(B, C, -1)
     theta = state.theta / config.theta_base if config.theta_base > 0 else torch.zeros_like(state.theta)
-    private = torch.stack([symlog(state.consumer_budget) / 10.0, theta], dim=-1)
+    private = torch.stack([scaled_symlog(state.consumer_budget), theta], dim=-1)
     return torch.cat([glob, private], dim=-1)
 
 
@@ -212,7 +222,7 @@ def observe_firm(state: EconomyState, config: EconomyConfig) -> torch.Tensor:
     """``[B, F, 4F + 6 + F]``: global state, symlog budget and capital, alpha, one-hot id."""
     B, F = state.firm_budget.shape
     glob = _global_features(state, config.episode_length).unsqueeze(1).expand(B, F, -1)
-    private = torch.stack([symlog(state.firm_budget) / 10.0, symlog(state.capital) / 10.0, state.alpha], dim=-1)
+    private = torch.stack([scaled_symlog(state.firm_budget), scaled_symlog(state.capital), state.alpha], dim=-1)
     one_hot = torch.eye(F, device=state.price.device, dtype=state.price.dtype).expand(B, F, F)
     return torch.cat([glob, private, one_hot], dim=-1)
 
@@ -221,6 +231,7 @@ def observe_government(state: EconomyState, config: EconomyConfig) -> torch.Tens
     """``[B, 4F + 5]``: global state, mean symlog consumer and firm budgets."""
     glob = _global_features(state, config.episode_length)
     aggregates = torch.stack(
-        [symlog(state.consumer_budget).mean(-1) / 10.0, symlog(state.firm_budget).mean(-1) / 10.0], dim=-1
+        [symlog(state.consumer_budget).mean(-1) / SYMLOG_DIVISOR, symlog(state.firm_budget).mean(-1) / SYMLOG_DIVISOR],
+        dim=-1
     )
     return torch.cat([glob, aggregates], dim=-1)

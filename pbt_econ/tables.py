@@ -3,7 +3,9 @@
 Every table pbt-econ writes goes through :func:`write_table`: rows (frozen
 dataclasses or mappings) become a ``pyarrow.Table``, written to a temporary
 file beside the target and renamed over it, so an interrupted write leaves
-the previous file intact. The metadata carries ``pbt_econ.table`` (the table
+the previous file intact. A field that is itself a dataclass (e.g. the
+:class:`~pbt_econ.outcomes.Descriptors` inside an outcome row) is flattened
+into its own fields' columns, in place. The metadata carries ``pbt_econ.table`` (the table
 kind) and ``pbt_econ.schema_version``; :func:`read_table` checks both.
 """
 
@@ -19,7 +21,8 @@ import pyarrow.parquet as pq
 
 from pbt_econ.files import atomic_write
 
-__all__ = ["SCHEMA_VERSION", "TableError", "read_table", "rows_to_table", "schema_of", "write_table"]
+__all__ = ["SCHEMA_VERSION", "TableError", "columns_of", "flatten", "read_table", "rows_to_table", "schema_of",
+           "unflatten", "write_table"]
 
 SCHEMA_VERSION = "1"
 
@@ -28,9 +31,34 @@ class TableError(ValueError):
     """A Parquet file is missing, unreadable, or not the expected pbt-econ table."""
 
 
+def flatten(row: Any) -> dict[str, Any]:
+    """A dataclass row as one flat ``column -> value`` dict (nested dataclasses expanded in place)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(row):
+        value = getattr(row, f.name)
+        items = flatten(value).items() if dataclasses.is_dataclass(value) else ((f.name, value),)
+        for key, v in items:
+            if key in out:
+                raise TypeError(f"{type(row).__name__}: column {key!r} appears twice after flattening")
+            out[key] = v
+    return out
+
+
+def unflatten(row_type: type, columns: Mapping[str, Any]) -> Any:
+    """The inverse of :func:`flatten`: a ``row_type`` instance from one flat row (extra columns ignored)."""
+    import typing
+
+    hints = typing.get_type_hints(row_type)
+    values = {}
+    for f in dataclasses.fields(row_type):
+        kind = hints[f.name]
+        values[f.name] = unflatten(kind, columns) if dataclasses.is_dataclass(kind) else columns[f.name]
+    return row_type(**values)
+
+
 def _as_mapping(row: Any) -> Mapping[str, Any]:
     if dataclasses.is_dataclass(row):
-        return dataclasses.asdict(row)
+        return flatten(row)
     if isinstance(row, Mapping):
         return row
     raise TypeError(f"row must be a dataclass or a mapping, not {type(row).__name__}")
@@ -44,7 +72,17 @@ def schema_of(row_type: type) -> pa.Schema:
     import typing
 
     hints = typing.get_type_hints(row_type)
-    return pa.schema([(f.name, _ARROW_TYPES[hints[f.name]]) for f in dataclasses.fields(row_type)])
+    columns: list[tuple[str, pa.DataType]] = []
+    for f in dataclasses.fields(row_type):
+        kind = hints[f.name]
+        columns += ([(c.name, c.type) for c in schema_of(kind)] if dataclasses.is_dataclass(kind)
+                    else [(f.name, _ARROW_TYPES[kind])])
+    return pa.schema(columns)
+
+
+def columns_of(row_type: type) -> tuple[str, ...]:
+    """Column names of ``row_type`` as written (nested dataclasses flattened)."""
+    return tuple(schema_of(row_type).names)
 
 
 def rows_to_table(rows: Iterable[Any], kind: str, row_type: type | None = None) -> pa.Table:
@@ -54,7 +92,7 @@ def rows_to_table(rows: Iterable[Any], kind: str, row_type: type | None = None) 
     empty table still has every column.
     """
     records = [_as_mapping(r) for r in rows]
-    if row_type is not None and records and set(records[0]) != {f.name for f in dataclasses.fields(row_type)}:
+    if row_type is not None and records and set(records[0]) != set(columns_of(row_type)):
         row_type = None  # rows carry extra columns (e.g. the search's segment): infer
     schema = schema_of(row_type) if row_type is not None else None
     table = pa.Table.from_pylist(records, schema=schema)

@@ -1,6 +1,6 @@
 """``python -m pbt_econ.train``: train one member, with checkpoints and a progress bar.
 
-A thin shell around :class:`pbt_econ.trainer.Member`::
+A thin shell around :class:`pbt_econ.member.Member`::
 
     python -m pbt_econ.train [--config FILE] [--episodes N] [--out DIR]
                              [--device cpu|cuda] [--set key=value ...] [--resume]
@@ -15,17 +15,18 @@ bit-identically (CPU). A NaN or inf stops the run with a message and leaves
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 import torch
 
+from pbt_econ.checkpoints import CheckpointError, load_member
 from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
-from pbt_econ.tables import read_table, write_table
-from pbt_econ.trainer import CheckpointError, Member, NonFiniteError, load_member
+from pbt_econ.member import Member
+from pbt_econ.rollout import NonFiniteError
+from pbt_econ.tables import flatten, read_table, write_table
 
 __all__ = ["main", "run_training"]
 
@@ -61,14 +62,15 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
     def progress(_done: int, stats) -> None:
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(welfare=f"{stats.reward_government:.1f}", hours=f"{stats.hours:.0f}",
-                            price=f"{stats.price:.0f}", prod=f"{stats.production:.1f}", refresh=False)
+            d = stats.descriptors
+            bar.set_postfix(welfare=f"{d.welfare:.1f}", hours=f"{d.hours:.0f}",
+                            price=f"{d.price:.0f}", prod=f"{d.production:.1f}", refresh=False)
 
     try:
         while remaining > 0:
             chunk = min(remaining, every - member.episode % every)
             new_rows = member.train(chunk, progress=progress)
-            rows.extend(dataclasses.asdict(r) for r in new_rows)
+            rows.extend(flatten(r) for r in new_rows)
             remaining -= chunk
             member.save(checkpoint)
             write_table(rows, metrics_path, "metrics")
@@ -86,7 +88,7 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
 
 def _summary(row: dict) -> str:
     """One line of the key metrics of a metrics row."""
-    keys = ("episode", "reward_consumer", "reward_firm", "reward_government", "price", "wage", "hours",
+    keys = ("episode", "reward_consumer", "reward_firm", "welfare", "price", "wage", "hours",
             "consumption", "production", "exports", "income_tax", "corporate_tax", "is_trivial")
     return "  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys)
 

@@ -1,7 +1,7 @@
 """The member worker that runs inside a Ray actor.
 
 :class:`MemberWorker` is a plain class (testable without Ray) holding one
-:class:`pbt_econ.trainer.Member`; :func:`remote_worker_class` wraps it as a
+:class:`pbt_econ.member.Member`; :func:`remote_worker_class` wraps it as a
 Ray actor class. Workers only train, checkpoint, load and report; every
 decision is the driver's. The actor runs with ``max_concurrency=2`` so that
 :meth:`MemberWorker.progress` answers while :meth:`MemberWorker.train` runs.
@@ -9,16 +9,18 @@ decision is the driver's. The actor runs with ``max_concurrency=2`` so that
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from pbt_econ.best_response import BestResponseRow, best_response
+from pbt_econ.checkpoints import read_checkpoint
 from pbt_econ.config import RunConfig
 from pbt_econ.curriculum import Curriculum
-from pbt_econ.trainer import Member, read_checkpoint
+from pbt_econ.member import Member
+from pbt_econ.outcomes import Descriptors
+from pbt_econ.tables import flatten
 
 __all__ = ["MemberWorker", "remote_worker_class"]
 
@@ -37,11 +39,12 @@ class MemberWorker:
         """Train one segment; returns its metrics rows as plain dicts."""
 
         def progress(_done: int, stats) -> None:
-            self._progress = {"episode": self.member.episode, "welfare": stats.reward_government,
-                              "hours": stats.hours, "price": stats.price, "production": stats.production}
+            d = stats.descriptors
+            self._progress = {"episode": self.member.episode, "welfare": d.welfare,
+                              "hours": d.hours, "price": d.price, "production": d.production}
 
         rows = self.member.train(episodes, progress=progress)
-        return [dataclasses.asdict(r) for r in rows]
+        return [flatten(r) for r in rows]
 
     def progress(self) -> dict[str, Any]:
         return dict(self._progress)
@@ -63,12 +66,10 @@ class MemberWorker:
         self.member.set_state(read_checkpoint(path)["state"])
         return self.member.episode
 
-    def finish(self) -> tuple[dict[str, float], list[BestResponseRow]]:
-        """Evaluation descriptors and best-response rows of the final policies."""
-        cfg = self.member.config.best_response
-        stats = self.member.evaluate(cfg.eval_episodes, seed=cfg.eval_seed + 1).stats
-        rows = best_response(self.member, cfg)
-        return dataclasses.asdict(stats), rows
+    def finish(self) -> tuple[Descriptors, list[BestResponseRow]]:
+        """Descriptors (of the best response's "before" evaluation) and best-response rows of the final policies."""
+        report = best_response(self.member, self.member.config.best_response)
+        return report.before.stats.descriptors, report.rows
 
 
 def remote_worker_class():

@@ -40,7 +40,8 @@ from typing import Any
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.tables import read_table, write_table
+from pbt_econ.seeds import member_seed
+from pbt_econ.tables import read_table, unflatten, write_table
 from populations.pbt import perturb, plan_exploits
 from populations.study import SegmentTrials, open_study
 
@@ -251,8 +252,7 @@ def run_search(
     if resume and state_path.exists():
         saved = json.loads(state_path.read_text())
         if saved.get("finished") and (run_dir / "outcomes.parquet").exists():
-            names = [f.name for f in dataclasses.fields(OutcomeRow)]
-            outcomes = [OutcomeRow(**{k: r[k] for k in names})
+            outcomes = [unflatten(OutcomeRow, r)
                         for r in read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()]
             return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
         records = [_MemberRecord(**r) for r in saved["members"]]
@@ -261,7 +261,7 @@ def run_search(
         curricula = config.member_curricula
         records = [
             _MemberRecord(member_id=f"m{i:03d}", niche=curricula[i % len(curricula)].niche,
-                          curriculum=config_to_dict(curricula[i % len(curricula)]), seed=config.seed * 1000 + i)
+                          curriculum=config_to_dict(curricula[i % len(curricula)]), seed=member_seed(config.seed, i))
             for i in range(pop.size)
         ]
         segment = 0
@@ -413,16 +413,14 @@ def _finish(config: RunConfig, population: _Population, run_dir: Path) -> list[O
     if population.show_progress:
         print("best response and evaluation of every member ...", flush=True)
     finals = population.call_all("finish", lambda _m: (), lambda m: run_dir / "members" / m / "final.pt")
-    from pbt_econ.trainer import EpisodeStats
-
     outcomes, br_rows = [], []
     for m, r in sorted(population.records.items()):
-        stats_dict, rows = finals[m]
+        descriptors, rows = finals[m]
         br_rows.extend(rows)
         outcomes.append(outcome_row(
             member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
             episode=config.population.episodes, hyperparameters=r.hyperparameters,
-            stats=EpisodeStats(**stats_dict), best_response_rows=rows,
+            descriptors=descriptors, best_response_rows=rows,
         ))
     from pbt_econ.best_response import BestResponseRow
 

@@ -17,7 +17,7 @@ from analysis.plots import fit_r2
 from analysis.report import analyse_runs
 from pbt_econ.config import AnalysisConfig
 from pbt_econ.outcomes import DESCRIPTORS, OutcomeRow
-from pbt_econ.tables import SCHEMA_VERSION, TableError, read_table, write_table
+from pbt_econ.tables import SCHEMA_VERSION, TableError, columns_of, read_table, unflatten, write_table
 
 CENTRES = [
     dict(price=500.0, wage=10.0, hours=100.0, consumption=2.0, production=20.0, exports=15.0, welfare=200.0),
@@ -57,8 +57,8 @@ def test_clustering_recovers_planted_clusters(method):
     assert all(len(labels) == 1 for labels in groups.values()), groups
     assert len({next(iter(v)) for v in groups.values()}) == 3
     assert sorted(e.size for e in result.equilibria) == [6, 6, 6]
-    rich = next(e for e in result.equilibria if e.price > 1500)
-    assert rich.welfare == pytest.approx(900, rel=0.05) and rich.is_epsilon_equilibrium
+    rich = next(e for e in result.equilibria if e.centroid.price > 1500)
+    assert rich.centroid.welfare == pytest.approx(900, rel=0.05) and rich.is_epsilon_equilibrium
     assert rich.representative in rich.members.split(",")
 
 
@@ -96,13 +96,13 @@ def test_degenerate_inputs_are_explicit():
 
 
 def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
-    rows = [OutcomeRow(**{k: v for k, v in outcome(f"m{i}").items()}) for i in range(3)]
+    rows = [unflatten(OutcomeRow, outcome(f"m{i}")) for i in range(3)]
     path = tmp_path / "outcomes.parquet"
     write_table(rows, path, "outcomes", OutcomeRow)
     table = read_table(path, "outcomes")
     assert table.schema.metadata[b"pbt_econ.schema_version"].decode() == SCHEMA_VERSION
-    assert table.column_names == [f.name for f in dataclasses.fields(OutcomeRow)]
-    assert [OutcomeRow(**r) for r in table.to_pylist()] == rows
+    assert table.column_names == list(columns_of(OutcomeRow))
+    assert [unflatten(OutcomeRow, r) for r in table.to_pylist()] == rows
     empty = tmp_path / "empty.parquet"
     write_table([], empty, "outcomes", OutcomeRow)
     assert read_table(empty).column_names == table.column_names
@@ -122,9 +122,9 @@ def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
 
 def fake_run(run_dir, rows, metrics=True):
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_table([OutcomeRow(**r) for r in rows], run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
+    write_table([unflatten(OutcomeRow, r) for r in rows], run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
     if metrics:
-        mrows = [dict(member_id=r["member_id"], episode=e, reward_government=float(e), hours=100.0 + e,
+        mrows = [dict(member_id=r["member_id"], episode=e, welfare=float(e), hours=100.0 + e,
                       price=1000.0) for r in rows for e in (10, 20, 30)]
         write_table(mrows, run_dir / "metrics.parquet", "metrics")
         write_table([dict(segment=0, episode=20, child=rows[0]["member_id"], parent=rows[1]["member_id"],
@@ -203,10 +203,14 @@ def test_descriptors_documented_once():
         assert f"``{d}``" in outcomes.__doc__
 
 
-def test_descriptor_columns_agree_across_tables():
-    """DESCRIPTORS, the outcome columns and the equilibrium centroid columns must not drift apart."""
+def test_descriptor_fields_are_declared_in_one_place():
+    """Only ``Descriptors`` declares the descriptor fields; every table that carries them composes it."""
     from analysis.cluster import EquilibriumRow
+    from pbt_econ.outcomes import Descriptors
+    from pbt_econ.records import EpisodeStats, MetricsRow
 
-    outcome_fields = {f.name for f in dataclasses.fields(OutcomeRow)}
-    centroid_fields = {f.name for f in dataclasses.fields(EquilibriumRow)}
-    assert set(DESCRIPTORS) <= outcome_fields and set(DESCRIPTORS) <= centroid_fields
+    assert DESCRIPTORS == tuple(f.name for f in dataclasses.fields(Descriptors))
+    for row_type in (OutcomeRow, EquilibriumRow, EpisodeStats, MetricsRow):
+        own = {f.name for f in dataclasses.fields(row_type)}
+        assert not own & set(DESCRIPTORS), f"{row_type.__name__} re-declares {sorted(own & set(DESCRIPTORS))}"
+        assert set(DESCRIPTORS) <= set(columns_of(row_type)), row_type.__name__

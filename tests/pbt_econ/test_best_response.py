@@ -11,10 +11,11 @@ import torch
 
 from pbt_econ.best_response import best_response, deviate
 from pbt_econ.best_response import main as br_main
+from pbt_econ.checkpoints import CheckpointError, load_member
 from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.episode import AGENT_TYPES
+from pbt_econ.member import Member
 from pbt_econ.tables import read_table
-from pbt_econ.trainer import CheckpointError, Member
 
 
 def small_config():
@@ -35,7 +36,7 @@ def test_bad_frozen_firm_policy_has_a_large_measured_gain():
     member = Member(small_config(), seed=0)
     firms_at_price_zero(member)
     cfg = BestResponseConfig(episodes=60, eval_episodes=2, from_scratch=True)
-    rows = best_response(member, cfg, types=("firm",))
+    rows = best_response(member, cfg, types=("firm",)).rows
     assert {r.start for r in rows} == {"learned", "scratch"}
     best = max(rows, key=lambda r: r.epsilon_abs)
     # Selling at price 0 earns nothing: any positive price earns export or consumer revenue.
@@ -57,8 +58,8 @@ def test_frozen_types_unchanged_epsilon_nonnegative_reproducible():
         for p0, p1 in zip(snapshot[t], member.policies[t].parameters()):
             assert torch.equal(p0, p1)
     cfg = BestResponseConfig(episodes=6, eval_episodes=2)
-    rows_a = best_response(member, cfg)
-    rows_b = best_response(member, cfg)
+    rows_a = best_response(member, cfg).rows
+    rows_b = best_response(member, cfg).rows
     assert rows_a == rows_b
     assert [r.agent_type for r in rows_a] == list(AGENT_TYPES)
     for r in rows_a:
@@ -91,8 +92,6 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert br_main([str(tmp_path / "m.pt"), "--types", "banker", "--no-progress"]) == 2
     assert "'banker' is not one of" in capsys.readouterr().err
     # a checkpoint from a different economy size cannot be loaded into this config
-    from pbt_econ.trainer import load_member
-
     other = small_config()
     other = dataclasses.replace(other, economy=dataclasses.replace(other.economy, num_firms=3))
     with pytest.raises(CheckpointError, match="economy.num_firms = 2 in the checkpoint, 3 in the config"):
@@ -111,3 +110,38 @@ def test_unfinished_search_uses_each_members_newest_segment(tmp_path):
         "members/m000/seg_0002.pt", "members/m001/seg_0002.pt"]
     (tmp_path / "members" / "m000" / "final.pt").write_bytes(b"")
     assert [p.name for p in find_checkpoints(tmp_path)] == ["final.pt"]
+
+
+def test_before_after_and_untrained_share_spec_episodes_and_random_numbers():
+    """The untrained baseline is measured exactly as "before" and "after" are: an untrained member's
+    "before" *is* its untrained baseline, bit for bit, so its improvement is exactly 0."""
+    cfg = BestResponseConfig(episodes=2, eval_episodes=3, eval_seed=11)
+    fresh = Member(small_config(), seed=4)
+    report = best_response(fresh, cfg, types=("consumer", "firm"))
+    for t in AGENT_TYPES:
+        assert report.before.returns[t] == report.untrained.returns[t]
+        assert len(report.before.returns[t]) == 3 * fresh.config.training.batch_size
+    for r in report.rows:
+        assert r.reward_untrained == r.reward_before and math.isnan(r.epsilon_rel_improvement)
+    trained = Member(small_config(), seed=4)
+    trained.train(6)
+    report = best_response(trained, cfg, types=("government",))
+    # untrained = the member's episode-0 policies (rebuilt from its seed) under the same evaluation
+    assert report.untrained.returns == fresh.evaluate(3, seed=11).returns
+    assert report.rows[0].reward_untrained == pytest.approx(fresh.evaluate(3, seed=11).mean("government"))
+    assert report.before.returns == trained.evaluate(3, seed=11).returns
+
+
+def test_outcome_descriptors_come_from_the_before_evaluation():
+    """The search's outcome row is described by the very rollouts its epsilon was measured on."""
+    from populations.actor import MemberWorker
+
+    config = dataclasses.replace(small_config(), best_response=BestResponseConfig(episodes=2, eval_episodes=2))
+    worker = MemberWorker(config, config.curriculum, 3, "m", threads=0)
+    worker.train(4)
+    descriptors, rows = worker.finish()
+    report = best_response(worker.member, config.best_response)
+    assert descriptors == report.before.stats.descriptors
+    assert rows == report.rows
+    assert descriptors.welfare == pytest.approx(report.before.mean("government"))
+    assert [r.reward_before for r in rows] == [report.before.mean(t) for t in AGENT_TYPES]

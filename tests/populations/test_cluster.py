@@ -43,18 +43,43 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ray_head(tmp_path):
+def ray_head():
+    """A Ray head of this test's own: its own temp dir, ports and token, stopped by signalling its own
+    process group, so no other Ray on this host (a developer's, another test's) is touched."""
+    import secrets
+    import signal
+    import tempfile
+    import time
+
     ray_cli = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
-    env = dict(os.environ, RAY_AUTH_MODE="token")
+    temp_dir = tempfile.mkdtemp(prefix="ray-t", dir="/tmp")  # short: Ray's unix socket paths have a length limit
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    env.pop("RAY_ADDRESS", None)
     gcs, dash = _free_port(), _free_port()
-    start = [ray_cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
+    start = [ray_cli, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
              "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash), "--num-cpus", "2",
-             "--include-dashboard", "true", "--disable-usage-stats"]
-    subprocess.run(start, env=env, check=True, capture_output=True, timeout=180)
+             "--include-dashboard", "true", "--disable-usage-stats", "--temp-dir", temp_dir]
+    head = subprocess.Popen(start, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    address = f"http://127.0.0.1:{dash}"
     try:
-        yield ray_cli, env, f"http://127.0.0.1:{dash}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert head.poll() is None, f"ray start exited: {head.stderr.read().decode()[-3000:]}"
+            probe = subprocess.run([ray_cli, "job", "list", "--address", address], env=env, capture_output=True,
+                                   timeout=60)
+            if probe.returncode == 0:
+                break
+            assert time.monotonic() < deadline, probe.stderr.decode()[-2000:]
+            time.sleep(2)
+        yield ray_cli, env, address
     finally:
-        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_ray_job_submit_runs_a_tiny_search(ray_head, tmp_path):

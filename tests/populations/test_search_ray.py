@@ -52,7 +52,10 @@ def test_tiny_population_writes_every_table(baseline, tiny_config):
     assert len(br) == 4 * 3 and all(r["epsilon_abs"] >= 0 for r in br)
     lineage = read_table(run_dir / "lineage.parquet", "lineage").to_pylist()
     niches = {o["member_id"]: o["niche"] for o in outcomes}
+    # Two niches of two members, quantile 0.25: exactly one exploit per niche after segment 0.
+    assert sorted(niches[e["child"]] for e in lineage) == ["none", "paper"]
     for e in lineage:
+        assert e["child"] != e["parent"] and e["child_fitness"] <= e["parent_fitness"] and e["changes"]
         assert niches[e["child"]] == niches[e["parent"]] and e["segment"] == 0 and e["episode"] == 10
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir / 'optuna.db'}")
     assert len(study.trials) == 4 * 2

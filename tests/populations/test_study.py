@@ -64,7 +64,7 @@ def test_sampler_explore_conditions_on_results(tmp_path):
 
 def test_rdb_url_journal_and_multi_objective(tmp_path):
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    pop = PopulationConfig(storage=url, objectives=(Objective("reward_government", "maximize"),
+    pop = PopulationConfig(storage=url, objectives=(Objective("welfare", "maximize"),
                                                     Objective("reward_firm", "minimize")))
     study = open_study("multi", pop, tmp_path, seed=0)
     assert (tmp_path / "elsewhere.db").exists() and not (tmp_path / "optuna.db").exists()

@@ -1,0 +1,111 @@
+"""The episode spec: everything that makes one episode what it is, in one frozen record.
+
+Training, best response and evaluation run the *same* rollout and update
+code; they differ only in the :class:`EpisodeSpec` they pass in:
+
+* which agent types learn (their policies are updated after the rollout);
+* each type's action mask (how far it has widened, and from which start values);
+* the factor on the consumers' disutility of work (``theta_scale``);
+* each type's entropy-bonus factor;
+* whether the no-Ponzi penalty is applied to rewards, and whether the
+  multipliers of the *learning* types move after the episode;
+* the seed stream that drives sampling (:mod:`pbt_econ.seeds`).
+
+A :class:`~pbt_econ.curriculum.Curriculum` *produces* specs
+(:meth:`~pbt_econ.curriculum.Curriculum.at`); :func:`evaluation_spec` and
+:func:`best_response_spec` derive the other two kinds. Nothing downstream
+reads curriculum state: a spec is a complete description of an episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["AGENT_TYPES", "AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec"]
+
+AGENT_TYPES = ("consumer", "firm", "government")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent type's settings for one episode."""
+
+    learns: bool
+    """The type's policy is updated after the rollout."""
+    mask_progress: float = 1.0
+    """Fraction in [0, 1] of the way from ``mask_start`` to the full action grid."""
+    mask_start: tuple[tuple[str, float], ...] = ()
+    """Start values of the mask as ``(action, value)`` pairs (firms: ``price``,
+    ``wage``; government: ``income_tax``, ``corporate_tax``); an action not
+    named starts at its default (firms: the economy's initial price and the
+    lowest wage; government: 0)."""
+    entropy_factor: float = 1.0
+    """Multiplier on the type's base entropy coefficient."""
+
+    def start(self, action: str, default: float) -> float:
+        """The mask start value of ``action`` (``default`` if the spec names none)."""
+        return dict(self.mask_start).get(action, default)
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """The complete settings of one episode (see the module docstring)."""
+
+    episode: int
+    """The member's episode counter when this episode runs (0-based)."""
+    theta_scale: float
+    """Factor on every consumer's ``theta`` at reset (curriculum annealing; 1 = the model's value)."""
+    consumer: AgentSpec
+    firm: AgentSpec
+    government: AgentSpec
+    penalties: bool = True
+    """Apply the no-Ponzi penalty to final rewards (when ``training.no_ponzi.enabled``)."""
+    update_multipliers: bool = True
+    """After the episode, move the no-Ponzi multiplier of every type that *learns* in it."""
+    stream: str = "train"
+    """Which seed stream samples the actions: ``train`` (the member's own
+    generator, advanced by every training episode) or ``eval`` (a generator
+    seeded afresh by the caller, e.g. :attr:`BestResponseConfig.eval_seed`)."""
+
+    def agent(self, agent_type: str) -> AgentSpec:
+        return getattr(self, agent_type)
+
+    @property
+    def learners(self) -> tuple[str, ...]:
+        """The agent types that learn in this episode, in :data:`AGENT_TYPES` order."""
+        return tuple(t for t in AGENT_TYPES if self.agent(t).learns)
+
+    def multiplier_moves(self, agent_type: str) -> bool:
+        """Whether ``agent_type``'s no-Ponzi multiplier is updated after this episode."""
+        return self.update_multipliers and self.agent(agent_type).learns
+
+
+def evaluation_spec(episode: int = 0) -> EpisodeSpec:
+    """Full action grids, full theta, nobody learns, nothing moves: how outcomes are measured.
+
+    The no-Ponzi penalty is applied (when enabled), so rewards measured here
+    are the very objective the types were trained on.
+    """
+    agent = AgentSpec(learns=False)
+    return EpisodeSpec(episode=episode, theta_scale=1.0, consumer=agent, firm=agent, government=agent,
+                       penalties=True, update_multipliers=False, stream="eval")
+
+
+def best_response_spec(spec: EpisodeSpec, target: str) -> EpisodeSpec:
+    """``spec`` (a training spec) turned into a deviation of ``target`` (the ε-meta-equilibrium check).
+
+    Only ``target`` learns, every mask is the full grid and theta is the
+    model's own; entropy factors are kept, so a deviation continuing at the
+    member's episode count uses the same annealed bonus as late training.
+    Only ``target``'s multiplier can move; the frozen types' stay put.
+    """
+    if target not in AGENT_TYPES:
+        from pbt_econ.economy import ConfigError
+
+        raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
+    agents = {
+        t: AgentSpec(learns=t == target, entropy_factor=spec.agent(t).entropy_factor)
+        for t in AGENT_TYPES
+    }
+    return dataclasses.replace(spec, theta_scale=1.0, stream="train", **agents)

@@ -1,0 +1,267 @@
+"""One population member: a thin owner of learning state.
+
+A :class:`Member` owns an :class:`~pbt_econ.economy.Economy`, one
+:class:`~pbt_econ.policies.ActorCritic` and one optimiser per agent type,
+the no-Ponzi multipliers, an episode counter and its ``torch.Generator``.
+It does no learning of its own: each episode it takes an
+:class:`~pbt_econ.episode.EpisodeSpec` (from its curriculum, or from the
+caller), runs :func:`pbt_econ.rollout.rollout` and
+:func:`pbt_econ.ppo.update_policy`, and keeps the results. The population
+drives it through a small surface (called from a Ray actor):
+
+* :meth:`Member.train` - train the next ``N`` episodes, return their metrics;
+* :meth:`Member.get_state` / :meth:`Member.set_state` - the whole learning state
+  in memory (PBT exploit copies it between members);
+* :meth:`Member.set_hyperparameters` - change ``training.*`` values between
+  segments (PBT explore);
+* :meth:`Member.save` / :func:`pbt_econ.checkpoints.load_member` - checkpoints;
+* :meth:`Member.evaluate` - evaluation rollouts without learning.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pbt_econ import policies
+from pbt_econ.checkpoints import save_member
+from pbt_econ.config import RunConfig, TrainingConfig, config_from_dict, config_to_dict, get_path, replace_path
+from pbt_econ.curriculum import Curriculum
+from pbt_econ.economy import Economy, EconomyState
+from pbt_econ.episode import AGENT_TYPES, EpisodeSpec, evaluation_spec
+from pbt_econ.ppo import make_optimizer, update_policy
+from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
+from pbt_econ.rollout import NonFiniteError, Rollout, no_ponzi_violation, rollout
+from pbt_econ.seeds import stream_seed
+from pbt_econ.spaces import ActionSpaces, observation_sizes
+
+__all__ = ["Member", "Schedule"]
+
+Schedule = Callable[[int], EpisodeSpec]
+"""Episode counter -> the spec of that episode (a curriculum's :meth:`~Curriculum.at`, or a derived one)."""
+
+
+def build_policies(config: RunConfig, spaces: ActionSpaces, seed: int) -> dict[str, policies.ActorCritic]:
+    """Fresh policies of every type, initialised from ``seed`` (the ``weights`` stream)."""
+    sizes = observation_sizes(config.economy.num_firms)
+    layout = {
+        "consumer": (spaces.consumer_heads, spaces.consumer_width),
+        "firm": (1, spaces.firm_width),
+        "government": (1, spaces.government_width),
+    }
+    device, dtype = torch.device(config.device), config.torch_dtype
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(seed, "weights"))
+        return {t: policies.ActorCritic(sizes[t], *layout[t], config.training.hidden_size).to(device, dtype)
+                for t in AGENT_TYPES}
+
+
+class Member:
+    """One learning run of the economy (a population member).
+
+    ``config`` gives economy, grids and training settings; ``curriculum``
+    (default: ``config.curriculum``) the schedule of training specs; ``seed``
+    (default ``config.seed``) initial weights and all training sampling.
+    """
+
+    def __init__(self, config: RunConfig, curriculum: Curriculum | None = None, seed: int | None = None,
+                 member_id: str = "member") -> None:
+        self.config = config
+        self.curriculum = curriculum if curriculum is not None else config.curriculum
+        self.seed = config.seed if seed is None else seed
+        self.member_id = member_id
+        self.training: TrainingConfig = config.training
+        self.device = torch.device(config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("device = 'cuda' but torch.cuda.is_available() is False; set device: cpu")
+        self.economy = Economy(config.economy, self.training.batch_size, self.device, config.torch_dtype)
+        self.spaces = ActionSpaces(config.spaces, config.economy, self.device, config.torch_dtype)
+        self.policies = build_policies(config, self.spaces, self.seed)
+        self.optimizers = {t: make_optimizer(self.policies[t], self.training.agent(t).lr) for t in AGENT_TYPES}
+        self.multipliers = {"consumer": self.training.no_ponzi.initial_multiplier,
+                            "firm": self.training.no_ponzi.initial_multiplier}
+        self.episode = 0
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(stream_seed(self.seed, "train"))
+
+    # ---------------------------------------------------------- hyperparameters
+    def hyperparameters(self, paths: list[str] | tuple[str, ...]) -> dict[str, float]:
+        """Current values of ``training.*`` paths."""
+        return {p: float(get_path(self.training, p.removeprefix("training."))) for p in paths}
+
+    def set_hyperparameters(self, values: dict[str, float]) -> None:
+        """Set ``training.*`` values (PBT explore); takes effect from the next episode."""
+        training = self.training
+        for path, value in values.items():
+            if not path.startswith("training."):
+                raise ValueError(f"{path}: only training.* hyperparameters can change during training")
+            current = get_path(training, path.removeprefix("training."))
+            value = int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+            training = replace_path(training, path.removeprefix("training."), value)
+        self._set_training(training)
+
+    def _set_training(self, training: TrainingConfig) -> None:
+        self.training = training
+        for t in AGENT_TYPES:
+            for group in self.optimizers[t].param_groups:
+                group["lr"] = training.agent(t).lr
+
+    # ------------------------------------------------------------- one episode
+    def run_episode(self, spec: EpisodeSpec, generator: torch.Generator) -> Rollout:
+        """One rollout of this member's policies under ``spec`` (nothing learns)."""
+        try:
+            return rollout(self.policies, self.economy, self.spaces, self.config, spec, generator, self.multipliers)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"member {self.member_id}: {exc}; the member keeps its last good state "
+                                 "(no update was applied)") from None
+
+    def learn(self, spec: EpisodeSpec, result: Rollout) -> dict[str, LossStats]:
+        """Update every type that learns under ``spec`` from ``result``; entropy only for the others.
+
+        If any update meets a non-finite loss, *every* policy and optimiser
+        is restored to its state before this call and :class:`NonFiniteError`
+        is raised, so the member keeps its last good state.
+        """
+        learners = spec.learners
+        saved = {t: (copy.deepcopy(self.policies[t].state_dict()), copy.deepcopy(self.optimizers[t].state_dict()))
+                 for t in learners}
+        losses: dict[str, LossStats] = {}
+        t = AGENT_TYPES[0]
+        try:
+            for t in AGENT_TYPES:
+                traj = result.trajectories[t]
+                if t in learners:
+                    losses[t] = update_policy(self.policies[t], self.optimizers[t], traj, self.training,
+                                              self.training.agent(t), spec.agent(t).entropy_factor, self.generator)
+                else:
+                    with torch.no_grad():
+                        logits, _ = self.policies[t](traj.obs[0])
+                        entropy = policies.entropy(policies.masked_logits(logits, traj.allowed)).mean()
+                    losses[t] = LossStats(entropy=float(entropy))
+        except NonFiniteError as exc:
+            for learner, (weights, optimizer) in saved.items():
+                self.policies[learner].load_state_dict(weights)
+                self.optimizers[learner].load_state_dict(optimizer)
+            raise NonFiniteError(f"member {self.member_id}, episode {self.episode}, {t}: {exc}; "
+                                 "no update of this episode was kept") from None
+        return losses
+
+    def update_multipliers(self, spec: EpisodeSpec, final: EconomyState) -> None:
+        """Gradient ascent on the mean no-Ponzi violation of each type whose multiplier moves under ``spec``."""
+        np_cfg = self.training.no_ponzi
+        if not np_cfg.enabled:
+            return
+        for t, violation in no_ponzi_violation(final, np_cfg).items():
+            if spec.multiplier_moves(t):
+                self.multipliers[t] = max(0.0, self.multipliers[t] + np_cfg.multiplier_lr * float(violation.mean()))
+
+    def train_episode(self, spec: EpisodeSpec | None = None) -> tuple[EpisodeStats, dict[str, LossStats]]:
+        """Roll out one episode on the training stream, update its learners, advance the counter."""
+        spec = spec or self.curriculum.at(self.episode)
+        result = self.run_episode(spec, self.generator)
+        losses = self.learn(spec, result)
+        self.update_multipliers(spec, result.final)
+        self.episode += 1
+        return result.stats, losses
+
+    # ------------------------------------------------------------------ public
+    def train(self, episodes: int, progress: Callable[[int, EpisodeStats], None] | None = None,
+              schedule: Schedule | None = None) -> list[MetricsRow]:
+        """Train the next ``episodes`` episodes; a :class:`MetricsRow` at every multiple of
+        ``log_every`` episodes and at the end.
+
+        ``progress`` (optional) is called after every episode with
+        ``(episodes_done, stats)``. ``schedule`` replaces the curriculum's
+        specs for these episodes (best response derives its own from it).
+        """
+        schedule = schedule or self.curriculum.at
+        rows: list[MetricsRow] = []
+        window: list[tuple[EpisodeStats, dict[str, LossStats], EpisodeSpec]] = []
+        started = time.perf_counter()
+        for i in range(episodes):
+            spec = schedule(self.episode)
+            stats, losses = self.train_episode(spec)
+            window.append((stats, losses, spec))
+            if progress is not None:
+                progress(i + 1, stats)
+            if self.episode % self.training.log_every == 0 or i == episodes - 1:  # rows align to absolute episodes
+                rate = len(window) / max(time.perf_counter() - started, 1e-9)
+                rows.append(metrics_row(
+                    window, member_id=self.member_id, episode=self.episode, niche=self.curriculum.niche,
+                    curriculum=self.curriculum.name, seed=self.seed,
+                    lrs={t: self.training.agent(t).lr for t in AGENT_TYPES},
+                    multipliers=self.multipliers, episodes_per_s=rate))
+                window = []
+                started = time.perf_counter()
+        return rows
+
+    def evaluate(self, episodes: int, seed: int, spec: EpisodeSpec | None = None) -> EvalResult:
+        """Evaluation rollouts on a generator seeded by ``seed``; nothing learns, nothing moves.
+
+        Default ``spec``: :func:`~pbt_econ.episode.evaluation_spec` (full
+        grids, full theta). The member's own generator, weights and
+        multipliers are untouched; the same ``seed`` gives the same action
+        noise to every member (common random numbers).
+        """
+        spec = spec or evaluation_spec(self.episode)
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(stream_seed(seed, "eval"))
+        returns: dict[str, list[float]] = {t: [] for t in AGENT_TYPES}
+        all_stats = []
+        for _ in range(episodes):
+            result = self.run_episode(spec, generator)
+            for t in AGENT_TYPES:
+                returns[t].extend(result.returns(t))
+            all_stats.append(result.stats)
+        return EvalResult(returns=returns, stats=EpisodeStats.mean(all_stats))
+
+    # ------------------------------------------------------------- state, I/O
+    def get_state(self) -> dict[str, Any]:
+        """The whole learning state as tensors and plain data (a deep copy on CPU)."""
+
+        def cpu(obj):
+            if isinstance(obj, torch.Tensor):
+                return obj.detach().to("cpu", copy=True)
+            if isinstance(obj, dict):
+                return {k: cpu(v) for k, v in obj.items()}
+            if isinstance(obj, list):
+                return [cpu(v) for v in obj]
+            return obj
+
+        return {
+            "policies": {t: cpu(p.state_dict()) for t, p in self.policies.items()},
+            "optimizers": {t: cpu(o.state_dict()) for t, o in self.optimizers.items()},
+            "multipliers": dict(self.multipliers),
+            "episode": self.episode,
+            "generator": self.generator.get_state().to("cpu"),
+            "training": config_to_dict(self.training),
+        }
+
+    def set_state(self, state: dict[str, Any], *, learning_only: bool = False) -> None:
+        """Load a state from :meth:`get_state`.
+
+        ``learning_only=True`` (PBT exploit) copies weights, optimiser state,
+        multipliers and training hyperparameters but keeps this member's own
+        episode counter and random generator.
+        """
+        for t in AGENT_TYPES:
+            self.policies[t].load_state_dict(state["policies"][t])
+            self.optimizers[t].load_state_dict(state["optimizers"][t])
+        self.multipliers = dict(state["multipliers"])
+        self._set_training(config_from_dict({"training": state["training"]}).training)
+        if not learning_only:
+            self.episode = int(state["episode"])
+            self.generator.set_state(state["generator"].to(self.generator.get_state().device))
+
+    def untrained(self) -> Member:
+        """A fresh member with this one's config, curriculum and seed: its policies as they were at episode 0."""
+        return Member(self.config, self.curriculum, self.seed, self.member_id)
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint atomically (:func:`pbt_econ.checkpoints.save_member`)."""
+        return save_member(self, path)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pbt_econ.economy import ConfigError, _check_number
 from pbt_econ.episode import AGENT_TYPES, AgentSpec, EpisodeSpec
+from pbt_econ.validation import ConfigError, _check_number
 
 __all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "MaskSchedule"]
 

@@ -101,7 +101,7 @@ def best_response_spec(spec: EpisodeSpec, target: str) -> EpisodeSpec:
     Only ``target``'s multiplier can move; the frozen types' stay put.
     """
     if target not in AGENT_TYPES:
-        from pbt_econ.economy import ConfigError
+        from pbt_econ.validation import ConfigError
 
         raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
     agents = {

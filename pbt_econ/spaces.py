@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pbt_econ.economy import Actions, ConfigError, EconomyConfig, EconomyState, _check_number
+from pbt_econ.economy import Actions, EconomyConfig, EconomyState
+from pbt_econ.validation import ConfigError, _check_number
 
 __all__ = [
     "MASKED_LOGIT",

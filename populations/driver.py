@@ -28,12 +28,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +40,11 @@ from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
 from pbt_econ.seeds import member_seed
 from pbt_econ.tables import read_table, unflatten, write_table
+from populations.members import MemberRecord, Population, SearchError, start_ray
 from populations.pbt import perturb, plan_exploits
 from populations.study import SegmentTrials, open_study
 
 __all__ = ["LineageRow", "SearchError", "SearchResult", "run_search"]
-
-
-class SearchError(RuntimeError):
-    """The search cannot go on (an actor died too often, a member diverged, ...)."""
 
 
 @dataclass(frozen=True)
@@ -70,19 +65,6 @@ class LineageRow:
     """Readable ``path: old --(how)--> new`` descriptions, ``;``-separated."""
 
 
-@dataclass
-class _MemberRecord:
-    """A member as the driver remembers it in ``driver.json``."""
-
-    member_id: str
-    niche: str
-    curriculum: dict[str, Any]
-    seed: int
-    hyperparameters: dict[str, float] = field(default_factory=dict)
-    trial: int | None = None
-    restarts: int = 0
-
-
 @dataclass(frozen=True)
 class SearchResult:
     run_dir: Path
@@ -91,133 +73,6 @@ class SearchResult:
     wall_time_s: float
     segment_times: tuple[tuple[float, float], ...] = ()
     """Per segment run here: (seconds training, seconds of driver work after it: Optuna, PBT, checkpoints, tables)."""
-
-
-def _start_ray(config: RunConfig, address: str | None) -> bool:
-    """Join ``address`` (or ``RAY_ADDRESS``) or start a local Ray on 127.0.0.1; True if we started it."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    target = address or os.environ.get("RAY_ADDRESS")
-    if target:
-        ray.init(address=target, namespace="pbt-econ", log_to_driver=False)
-        return True
-    ray.init(num_cpus=config.population.num_cpus, include_dashboard=False, namespace="pbt-econ",
-             _node_ip_address="127.0.0.1", log_to_driver=False)
-    return True
-
-
-class _Population:
-    """The driver's view of the running members (actors, records, progress)."""
-
-    def __init__(self, config: RunConfig, run_dir: Path, records: list[_MemberRecord], show_progress: bool):
-        import ray
-
-        self.ray = ray
-        self.config = config
-        self.run_dir = run_dir
-        self.records = {r.member_id: r for r in records}
-        self.actors: dict[str, Any] = {}
-        pop = config.population
-        total_cpus = float(ray.cluster_resources().get("CPU", 1.0))
-        self.cpus = min(pop.cpus_per_member, total_cpus / max(1, pop.size)) if pop.gpus_per_member == 0 \
-            else pop.cpus_per_member
-        self.threads = max(1, int(self.cpus))
-        from populations.actor import remote_worker_class
-
-        self.worker_cls = remote_worker_class()
-        self.show_progress = show_progress
-        self.bars: dict[str, Any] = {}
-        self.fitness: dict[str, float] = {m: math.nan for m in self.records}
-
-    # ------------------------------------------------------------ actors
-    def member_config(self, record: _MemberRecord) -> tuple[RunConfig, Any]:
-        config = self.config
-        for path, value in record.hyperparameters.items():
-            if path.startswith("training."):
-                config = replace_path(config, path, value)
-        return config, load_curriculum(record.curriculum)
-
-    def checkpoint(self, member_id: str, segment: int) -> Path:
-        return self.run_dir / "members" / member_id / f"seg_{segment:04d}.pt"
-
-    def spawn(self, member_id: str, load: Path | None) -> None:
-        record = self.records[member_id]
-        config, curriculum = self.member_config(record)
-        options: dict[str, Any] = {"num_cpus": self.cpus}
-        if self.config.population.gpus_per_member:
-            options["num_gpus"] = self.config.population.gpus_per_member
-        actor = self.worker_cls.options(**options).remote(config, curriculum, record.seed, member_id, self.threads)
-        if load is not None:
-            self.ray.get(actor.load.remote(str(load)))
-        self.actors[member_id] = actor
-
-    def restart(self, member_id: str, load: Path, error: BaseException) -> None:
-        record = self.records[member_id]
-        record.restarts += 1
-        if record.restarts > self.config.population.max_actor_restarts:
-            raise SearchError(f"member {member_id}: actor died {record.restarts} times "
-                              f"(population.max_actor_restarts = {self.config.population.max_actor_restarts}); "
-                              f"last error: {error}")
-        print(f"member {member_id}: actor died ({type(error).__name__}); restarting from {load}", file=sys.stderr)
-        self.spawn(member_id, load)
-
-    def call_all(self, method: str, args_for: Callable[[str], tuple], reload: Callable[[str], Path | None]):
-        """Call ``method`` on every actor, restarting dead ones (from ``reload(id)``) and retrying."""
-        ray = self.ray
-        pending = {getattr(self.actors[m], method).remote(*args_for(m)): m for m in self.records}
-        results: dict[str, Any] = {}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            self.refresh_progress()
-            for ref in ready:
-                m = pending.pop(ref)
-                try:
-                    results[m] = ray.get(ref)
-                except ray.exceptions.RayActorError as exc:
-                    self.restart(m, reload(m), exc)
-                    pending[getattr(self.actors[m], method).remote(*args_for(m))] = m
-                except ray.exceptions.RayTaskError as exc:
-                    raise SearchError(f"member {m}: {method} failed: {exc.cause or exc}") from None
-        return results
-
-    # ------------------------------------------------------------ progress view
-    def open_bars(self, total: int, start: int) -> None:
-        if not self.show_progress:
-            return
-        import shutil
-
-        from tqdm import tqdm
-
-        size = shutil.get_terminal_size((120, 40))  # a 0x0 pty would otherwise hide every bar
-        for i, (m, r) in enumerate(sorted(self.records.items())):
-            self.bars[m] = tqdm(total=total, initial=start, position=i, unit="ep", ncols=size.columns,
-                                nrows=max(size.lines, len(self.records) + 2), desc=f"{m} [{r.niche}]", leave=True)
-
-    def refresh_progress(self) -> None:
-        if not self.bars:
-            return
-        refs = {m: a.progress.remote() for m, a in self.actors.items()}
-        ready, _ = self.ray.wait(list(refs.values()), num_returns=len(refs), timeout=0.5)
-        ready = set(ready)
-        for m, ref in refs.items():
-            if ref not in ready or m not in self.bars:
-                continue
-            try:
-                p = self.ray.get(ref)
-            except Exception:  # noqa: BLE001 - a dead actor is handled by call_all
-                continue
-            bar = self.bars[m]
-            bar.n = p["episode"]
-            bar.set_postfix(fitness=f"{self.fitness[m]:.4g}", welfare=f"{p['welfare']:.4g}",
-                            hours=f"{p['hours']:.0f}", price=f"{p['price']:.0f}", refresh=False)
-            bar.refresh()
-
-    def close_bars(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
-        self.bars = {}
 
 
 def _fitness(rows: list[dict[str, Any]], metric: str, last: int) -> float:
@@ -255,12 +110,12 @@ def run_search(
             outcomes = [unflatten(OutcomeRow, r)
                         for r in read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()]
             return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
-        records = [_MemberRecord(**r) for r in saved["members"]]
+        records = [MemberRecord(**r) for r in saved["members"]]
         segment = int(saved["segment"])
     else:
         curricula = config.member_curricula
         records = [
-            _MemberRecord(member_id=f"m{i:03d}", niche=curricula[i % len(curricula)].niche,
+            MemberRecord(member_id=f"m{i:03d}", niche=curricula[i % len(curricula)].niche,
                           curriculum=config_to_dict(curricula[i % len(curricula)]), seed=member_seed(config.seed, i))
             for i in range(pop.size)
         ]
@@ -283,8 +138,8 @@ def run_search(
     objective_metrics = [o.metric for o in pop.objectives]
 
     segment_times: list[tuple[float, float]] = []
-    started_ray = _start_ray(config, address)
-    population = _Population(config, run_dir, records, show_progress)
+    started_ray = start_ray(config, address)
+    population = Population(config, run_dir, records, show_progress)
     try:
         # Trials and actors for the current segment (fresh start or resume).
         for r in records:
@@ -360,7 +215,7 @@ def run_search(
     return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started, tuple(segment_times))
 
 
-def _prune_checkpoints(population: _Population, segment: int) -> None:
+def _prune_checkpoints(population: Population, segment: int) -> None:
     """Keep the checkpoints of the current and previous segment only."""
     for m in population.records:
         for old in (population.run_dir / "members" / m).glob("seg_*.pt"):
@@ -368,7 +223,7 @@ def _prune_checkpoints(population: _Population, segment: int) -> None:
                 old.unlink(missing_ok=True)
 
 
-def _pbt_step(config: RunConfig, population: _Population, trials: SegmentTrials, records: list[_MemberRecord],
+def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, records: list[MemberRecord],
               fitness: dict[str, float], segment: int, episode: int, training_paths: list[str],
               curriculum_paths: list[str]) -> list[LineageRow]:
     """Exploit within niches, explore, open every member's trial for the next segment."""
@@ -408,7 +263,7 @@ def _pbt_step(config: RunConfig, population: _Population, trials: SegmentTrials,
     return lineage
 
 
-def _finish(config: RunConfig, population: _Population, run_dir: Path) -> list[OutcomeRow]:
+def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[OutcomeRow]:
     """Evaluate and best-respond every final member; write outcomes and best-response tables."""
     if population.show_progress:
         print("best response and evaluation of every member ...", flush=True)

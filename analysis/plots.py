@@ -207,7 +207,7 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
         ax.set_ylabel(LABELS.get(yk, yk))
         ax.text(0.02, 0.98, caption, transform=ax.transAxes, fontsize=7, va="top")
         ax.grid(alpha=0.3)
-    title = "Relations across outcomes (paper section 9)"
+    title = "Relations across outcomes (the paper's, docs/model.md §9)"
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

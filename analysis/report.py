@@ -162,7 +162,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
                  or (isinstance(o.get("epsilon_max_rel"), float) and math.isnan(o["epsilon_max_rel"]))]
     if unchecked:
         lines += [f"Members without best-response results (never counted as ε-verified): {', '.join(unchecked)}", ""]
-    lines += ["## Relations across outcomes (paper section 9)", "", "| relation | r² |", "|---|---|"]
+    lines += ["## Relations across outcomes (the paper's, docs/model.md §9)", "", "| relation | r² |", "|---|---|"]
     lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} |" for k, v in r2.items()]
     lines += ["", "## Plots", ""]
     for p in drawn:

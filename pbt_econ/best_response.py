@@ -1,4 +1,4 @@
-"""Approximate best response: is a learned outcome an ε-meta-equilibrium? (spec section 6)
+"""Approximate best response: is a learned outcome an ε-meta-equilibrium? (docs/model.md §6)
 
 For each agent type ``k``: freeze the other two types' policies bit for bit,
 keep training ``k`` (from its learned policy and, optionally, from a fresh

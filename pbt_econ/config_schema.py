@@ -41,7 +41,7 @@ class AgentTrainingConfig:
     gamma: float = 0.9999
     """Discount factor per step."""
     reward_scale: float = 1.0
-    """Rewards are divided by this before learning (spec section 5)."""
+    """Rewards are divided by this before learning (docs/model.md §5)."""
     entropy_coef: float = 0.5
     """Base entropy-bonus coefficient, multiplied by the curriculum's factor."""
 
@@ -54,7 +54,7 @@ class AgentTrainingConfig:
 
 @dataclass(frozen=True)
 class NoPonziConfig:
-    """The no-Ponzi Lagrangian penalty of spec section 4 (off by default, as in the reference runs)."""
+    """The no-Ponzi Lagrangian penalty of docs/model.md §4 (off by default, as in the reference runs)."""
 
     enabled: bool = False
     multiplier_lr: float = 0.01
@@ -214,7 +214,7 @@ class PopulationConfig:
 
 @dataclass(frozen=True)
 class BestResponseConfig:
-    """Best-response check of every outcome (``best_response:``, spec section 6)."""
+    """Best-response check of every outcome (``best_response:``, docs/model.md §6)."""
 
     episodes: int = 200
     """Training episodes of the deviating type."""

@@ -1,5 +1,5 @@
 """Curricula as data: when each agent type learns, how its action mask widens,
-how theta and entropy are annealed (spec section 5).
+how theta and entropy are annealed (docs/model.md §5).
 
 A :class:`Curriculum` is a frozen record read from YAML (``configs/curricula/``
 or inline in a run config). :meth:`Curriculum.at` turns it into the concrete

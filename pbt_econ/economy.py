@@ -61,7 +61,7 @@ class _TensorRecord:
 
 @dataclass(frozen=True)
 class EconomyState(_TensorRecord):
-    """The state of ``B`` economy copies (spec section 1)."""
+    """The state of ``B`` economy copies (docs/model.md §1)."""
 
     price: torch.Tensor
     """``[B, F]`` money per unit, set by the firms one step earlier."""
@@ -91,7 +91,7 @@ class EconomyState(_TensorRecord):
 
 @dataclass(frozen=True)
 class Actions(_TensorRecord):
-    """Decoded actions of all agents for one step (spec section 2)."""
+    """Decoded actions of all agents for one step (docs/model.md §2)."""
 
     consumption: torch.Tensor
     """``[B, C, F]`` units each consumer requests from each firm."""
@@ -113,7 +113,7 @@ class Actions(_TensorRecord):
 
 @dataclass(frozen=True)
 class Rewards(_TensorRecord):
-    """Per-agent rewards of one step (spec steps 4, 7 and 12)."""
+    """Per-agent rewards of one step (docs/model.md §3, steps 4, 7 and 12)."""
 
     consumer: torch.Tensor
     """``[B, C]`` utility of consumption minus disutility of work."""
@@ -124,7 +124,7 @@ class Rewards(_TensorRecord):
 
 
 class StepInfo(dict):
-    """What else one step computed, keyed by name (a mapping, as the spec asks).
+    """What else one step computed, keyed by name (a mapping; docs/model.md §8).
 
     Keys: ``consumed [B,C,F]`` units, ``exported [B,F]`` units,
     ``production [B,F]`` units, ``hours_by_firm [B,F]`` hours,
@@ -160,7 +160,7 @@ class Economy:
         self._alpha = torch.tensor(config.alpha_per_firm(), **kw)
 
     def reset(self, theta_scale: float = 1.0) -> EconomyState:
-        """The initial state of spec section 4, ``theta`` multiplied by ``theta_scale``."""
+        """The initial state of docs/model.md §4, ``theta`` multiplied by ``theta_scale``."""
         cfg, B, C, F = self.config, self.batch_size, self.config.num_consumers, self.config.num_firms
         kw = {"device": self.device, "dtype": self.dtype}
 
@@ -183,7 +183,7 @@ class Economy:
         )
 
     def step(self, state: EconomyState, actions: Actions) -> tuple[EconomyState, Rewards, StepInfo]:
-        """Advance every economy copy by one step (spec section 3, rules 1-12).
+        """Advance every economy copy by one step (docs/model.md §3, rules 1-12).
 
         ``state`` and ``actions`` are not modified. Prices, wages and tax rates
         chosen in ``actions`` take effect in the returned state, i.e. from the

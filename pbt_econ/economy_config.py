@@ -17,7 +17,7 @@ __all__ = ["EconomyConfig"]
 
 @dataclass(frozen=True)
 class EconomyConfig:
-    """Constants of one economy (spec section 8). Validated when built.
+    """Constants of one economy (docs/model.md §8). Validated when built.
 
     Every field name is also the YAML key under ``economy:``.
     """
@@ -29,7 +29,7 @@ class EconomyConfig:
     episode_length: int = 10
     """``T``: steps per episode."""
     open_economy: bool = True
-    """Whether the export market of spec step 6 exists."""
+    """Whether the export market of docs/model.md §3, step 6 exists."""
     importer_price: float = 500.0
     """Lowest price (money per unit) at which the outside importer buys."""
     importer_quantity: float = 100.0
@@ -43,7 +43,7 @@ class EconomyConfig:
     labor_floor: float = 0.0
     """Hours below which a firm produces nothing."""
     consumer_budget_epsilon: float = 0.01
-    """Money transferred to each consumer every step (spec step 5)."""
+    """Money transferred to each consumer every step (docs/model.md §3, step 5)."""
     government_firm_weight: float = 0.0
     """Weight of firm rewards in the government's social welfare."""
     theta_base: float = 0.01
@@ -136,7 +136,7 @@ class EconomyConfig:
         return [float(alpha[f % len(alpha)]) for f in range(self.num_firms)]
 
     def theta_profile(self) -> list[float]:
-        """Disutility of work per consumer before annealing (spec section 4).
+        """Disutility of work per consumer before annealing (docs/model.md §4).
 
         .. math:: \\theta_c = \\theta_{base} (1 - c / C)^{1/b}, \\quad c = 0 \\dots C-1
         """

@@ -1,4 +1,4 @@
-"""Shared actor-critic networks, one per agent type (spec section 5).
+"""Shared actor-critic networks, one per agent type (docs/model.md §5).
 
 A policy maps observations ``[N, D]`` to padded head logits ``[N, H, K]``
 (see :mod:`pbt_econ.spaces`) and a value ``[N]``. The trunk (two hidden

@@ -1,4 +1,4 @@
-"""Action grids, action masks, decoding and observation encoding (spec sections 1-2).
+"""Action grids, action masks, decoding and observation encoding (docs/model.md §1-§2).
 
 Every agent type's policy emits a block of categorical *heads*, padded to one
 width ``K`` so that sampling all heads of all agents is a single tensor
@@ -48,7 +48,7 @@ def _grid(start: float, stop: float, step: float) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class SpacesConfig:
-    """The discrete action grids of spec section 2 (YAML section ``spaces:``).
+    """The discrete action grids of docs/model.md §2 (YAML section ``spaces:``).
 
     Each grid is a strictly increasing list of decoded values.
     """

@@ -117,3 +117,25 @@ def test_importing_the_packages_starts_neither_ray_nor_cuda():
             "import torch; print('ray' in sys.modules, torch.cuda.is_initialized(), 'matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_every_reference_resolves_inside_the_repository():
+    """Code, configs and docs cite docs/*.md files that exist, never a file outside the repository,
+    and every `docs/model.md §N` names a section model.md has."""
+    model = (ROOT / "docs" / "model.md").read_text()
+    sections = {int(n) for n in re.findall(r"^## (\d+)\. ", model, flags=re.M)}
+    files = [p for d in ("pbt_econ", "populations", "analysis", "configs", "docs", "bench") for p in (ROOT / d).rglob("*")
+             if p.suffix in (".py", ".md", ".yaml")] + [ROOT / "README.md"]
+    bad = []
+    for path in files:
+        text = path.read_text()
+        if "../shared" in text or "shared/docs" in text or "rbc-model" in text:
+            bad.append(f"{path.name}: points outside the repository")
+        for ref in re.findall(r"docs/([a-z-]+\.md)", text):
+            if not (ROOT / "docs" / ref).is_file():
+                bad.append(f"{path.name}: docs/{ref} does not exist")
+        for n in re.findall(r"model\.md §(\d+)", text):
+            if int(n) not in sections:
+                bad.append(f"{path.name}: docs/model.md §{n} does not exist")
+    assert sections == set(range(1, 10))
+    assert not bad, bad

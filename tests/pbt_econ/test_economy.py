@@ -1,4 +1,4 @@
-"""Tests of pbt_econ.economy: one hand-computed case per rule of spec section 3,
+"""Tests of pbt_econ.economy: one hand-computed case per rule of docs/model.md §3,
 a slow per-agent reference loop, invariants (hypothesis), purity, determinism,
 batch independence, dtypes, reset values."""
 

@@ -90,6 +90,9 @@ class TrainingConfig:
     gae_lambda: float = 0.95
     """GAE lambda; 1.0 gives discounted Monte-Carlo returns minus the value baseline."""
     value_coef: float = 0.5
+    normalize_returns: bool = False
+    """Divide each type's (already ``reward_scale``-d) rewards by the running standard deviation of its
+    discounted returns (:mod:`pbt_econ.normalize`), so value targets stay O(1) at any economy size."""
     max_grad_norm: float = 2.0
     hidden_size: int = 128
     log_every: int = 50

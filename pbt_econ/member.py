@@ -34,6 +34,7 @@ from pbt_econ.config import RunConfig, TrainingConfig, config_from_dict, config_
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.economy import Economy, EconomyState
 from pbt_econ.episode import AGENT_TYPES, EpisodeSpec, evaluation_spec
+from pbt_econ.normalize import RunningMoments, discounted_returns
 from pbt_econ.ppo import make_optimizer, update_policy
 from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
 from pbt_econ.rollout import NonFiniteError, Rollout, no_ponzi_violation, rollout
@@ -85,6 +86,7 @@ class Member:
         self.optimizers = {t: make_optimizer(self.policies[t], self.training.agent(t).lr) for t in AGENT_TYPES}
         self.multipliers = {"consumer": self.training.no_ponzi.initial_multiplier,
                             "firm": self.training.no_ponzi.initial_multiplier}
+        self.return_moments = {t: RunningMoments() for t in AGENT_TYPES}
         self.episode = 0
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(stream_seed(self.seed, "train"))
@@ -128,25 +130,32 @@ class Member:
         is raised, so the member keeps its last good state.
         """
         learners = spec.learners
-        saved = {t: (copy.deepcopy(self.policies[t].state_dict()), copy.deepcopy(self.optimizers[t].state_dict()))
-                 for t in learners}
+        saved = {t: (copy.deepcopy(self.policies[t].state_dict()), copy.deepcopy(self.optimizers[t].state_dict()),
+                     copy.copy(self.return_moments[t])) for t in learners}
         losses: dict[str, LossStats] = {}
         t = AGENT_TYPES[0]
         try:
             for t in AGENT_TYPES:
                 traj = result.trajectories[t]
                 if t in learners:
-                    losses[t] = update_policy(self.policies[t], self.optimizers[t], traj, self.training,
-                                              self.training.agent(t), spec.agent(t).entropy_factor, self.generator)
+                    agent = self.training.agent(t)
+                    scale = 1.0
+                    if self.training.normalize_returns:
+                        moments = self.return_moments[t]
+                        moments.update(discounted_returns(traj.reward / agent.reward_scale, agent.gamma))
+                        scale = moments.scale()
+                    losses[t] = update_policy(self.policies[t], self.optimizers[t], traj, self.training, agent,
+                                              spec.agent(t).entropy_factor, self.generator, return_scale=scale)
                 else:
                     with torch.no_grad():
                         logits, _ = self.policies[t](traj.obs[0])
                         entropy = policies.entropy(policies.masked_logits(logits, traj.allowed)).mean()
                     losses[t] = LossStats(entropy=float(entropy))
         except NonFiniteError as exc:
-            for learner, (weights, optimizer) in saved.items():
+            for learner, (weights, optimizer, moments) in saved.items():
                 self.policies[learner].load_state_dict(weights)
                 self.optimizers[learner].load_state_dict(optimizer)
+                self.return_moments[learner] = moments
             raise NonFiniteError(f"member {self.member_id}, episode {self.episode}, {t}: {exc}; "
                                  "no update of this episode was kept") from None
         return losses
@@ -237,6 +246,7 @@ class Member:
             "policies": {t: cpu(p.state_dict()) for t, p in self.policies.items()},
             "optimizers": {t: cpu(o.state_dict()) for t, o in self.optimizers.items()},
             "multipliers": dict(self.multipliers),
+            "return_moments": {t: m.to_dict() for t, m in self.return_moments.items()},
             "episode": self.episode,
             "generator": self.generator.get_state().to("cpu"),
             "training": config_to_dict(self.training),
@@ -246,13 +256,17 @@ class Member:
         """Load a state from :meth:`get_state`.
 
         ``learning_only=True`` (PBT exploit) copies weights, optimiser state,
-        multipliers and training hyperparameters but keeps this member's own
-        episode counter and random generator.
+        multipliers, return normalisers and training hyperparameters but keeps
+        this member's own episode counter and random generator. (States saved
+        before return normalisation existed load with fresh normalisers.)
         """
         for t in AGENT_TYPES:
             self.policies[t].load_state_dict(state["policies"][t])
             self.optimizers[t].load_state_dict(state["optimizers"][t])
         self.multipliers = dict(state["multipliers"])
+        saved_moments = state.get("return_moments", {})
+        self.return_moments = {t: RunningMoments.from_dict(saved_moments[t]) if t in saved_moments
+                               else RunningMoments() for t in AGENT_TYPES}
         self._set_training(config_from_dict({"training": state["training"]}).training)
         if not learning_only:
             self.episode = int(state["episode"])

@@ -61,11 +61,13 @@ def update_policy(
     agent: AgentTrainingConfig,
     entropy_factor: float,
     generator: torch.Generator,
+    return_scale: float = 1.0,
 ) -> LossStats:
     """One PPO (``cfg.algorithm == "ppo"``) or policy-gradient update of ``policy`` from one rollout.
 
     ``traj`` holds ``[T, B, n]`` tensors; rewards are divided by
-    ``agent.reward_scale``. Returns the means of ``pg_loss``, ``v_loss``,
+    ``agent.reward_scale`` and then by ``return_scale`` (the running return
+    std of :mod:`pbt_econ.normalize`, 1 without normalisation). Returns the means of ``pg_loss``, ``v_loss``,
     ``entropy`` and ``approx_kl`` over minibatch steps. A non-finite loss
     raises :class:`NonFiniteError`; the caller (:meth:`Member.learn`) restores
     every parameter it had before the update, since earlier minibatches may
@@ -73,7 +75,16 @@ def update_policy(
     """
     device = traj.obs.device
     rewards = traj.reward / agent.reward_scale
+    if return_scale != 1.0:
+        rewards = rewards / return_scale
     advantages, returns = gae(rewards, traj.value, agent.gamma, cfg.gae_lambda)
+    with torch.no_grad():
+        residual_var = (returns - traj.value).var()
+        diagnostics = {
+            "explained_variance": float(1 - residual_var / returns.var().clamp(min=1e-12)),
+            "value_mean": float(traj.value.mean()), "return_mean": float(returns.mean()),
+            "advantage_std": float(advantages.std()), "return_scale": float(return_scale),
+        }
     obs = traj.obs.flatten(0, 2)
     actions = traj.action.flatten(0, 2)
     old_logp = traj.logp.flatten()
@@ -115,4 +126,4 @@ def update_policy(
             for k, v in (("pg_loss", pg_loss), ("v_loss", v_loss), ("entropy", entropy), ("approx_kl", approx_kl)):
                 sums[k] += float(v.detach())
             steps += 1
-    return LossStats(**{k: v / steps for k, v in sums.items()})
+    return LossStats(**{k: v / steps for k, v in sums.items()}, **diagnostics)

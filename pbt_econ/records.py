@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pbt_econ.episode import AGENT_TYPES, EpisodeSpec
 from pbt_econ.outcomes import Descriptors
@@ -57,6 +57,19 @@ class LossStats:
     v_loss: float = math.nan
     entropy: float = math.nan
     approx_kl: float = math.nan
+    explained_variance: float = math.nan
+    """``1 - Var(returns - values) / Var(returns)`` of the rollout's value predictions (1: perfect critic)."""
+    value_mean: float = math.nan
+    """Mean value prediction of the rollout, in the units the critic learns (scaled, normalised)."""
+    return_mean: float = math.nan
+    """Mean GAE return target, same units."""
+    advantage_std: float = math.nan
+    """Standard deviation of the advantages before standardisation, same units."""
+    return_scale: float = math.nan
+    """Divisor applied after ``reward_scale`` (the running return std; 1 without normalisation)."""
+
+
+LOSS_KEYS = tuple(f.name for f in fields(LossStats))
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,24 @@ class MetricsRow:
     approx_kl_consumer: float
     approx_kl_firm: float
     approx_kl_government: float
+    explained_variance_consumer: float
+    explained_variance_firm: float
+    explained_variance_government: float
+    value_mean_consumer: float
+    value_mean_firm: float
+    value_mean_government: float
+    return_mean_consumer: float
+    return_mean_firm: float
+    return_mean_government: float
+    advantage_std_consumer: float
+    advantage_std_firm: float
+    advantage_std_government: float
+    return_scale_consumer: float
+    return_scale_firm: float
+    return_scale_government: float
+    mask_progress_firm: float
+    """Fraction of the way from the firm mask's start values to the full grid (last episode of the row)."""
+    mask_progress_government: float
     lr_consumer: float
     lr_firm: float
     lr_government: float
@@ -113,10 +144,12 @@ def metrics_row(
     spec = window[-1][2]
     extra: dict[str, float | bool] = {}
     for t in AGENT_TYPES:
-        for key in ("entropy", "pg_loss", "v_loss", "approx_kl"):
+        for key in LOSS_KEYS:
             values = [getattr(w[1][t], key) for w in window if t in w[1] and not math.isnan(getattr(w[1][t], key))]
             extra[f"{key}_{t}"] = sum(values) / len(values) if values else math.nan
         extra[f"learns_{t}"] = spec.agent(t).learns
+        if t != "consumer":
+            extra[f"mask_progress_{t}"] = spec.agent(t).mask_progress
         extra[f"lr_{t}"] = lrs[t]
     return MetricsRow(
         member_id=member_id, episode=episode, niche=niche, curriculum=curriculum, seed=seed, stats=stats,

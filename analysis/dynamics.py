@@ -68,6 +68,8 @@ def plot_dynamics(runs: list[Path], out: Path, title: str | None = None) -> Path
             starts = [r["episode"] for r in first if r.get(f"learns_{agent}")]
             if starts:
                 ax.axvspan(min(starts), first[-1]["episode"], color="k", alpha=shade, lw=0)
+        if key.startswith("explained_variance"):
+            ax.set_ylim(-1.05, 1.05)  # a collapsed economy's returns have ~0 variance: values far below -1
         ax.set_ylabel(label, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:

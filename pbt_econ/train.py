@@ -15,13 +15,14 @@ bit-identically (CPU). A NaN or inf stops the run with a message and leaves
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 import torch
 
 from pbt_econ.checkpoints import CheckpointError, load_member
-from pbt_econ.config import RunConfig, dump_config, load_config
+from pbt_econ.config import RunConfig, config_to_dict, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.member import Member
@@ -29,6 +30,30 @@ from pbt_econ.rollout import NonFiniteError
 from pbt_econ.tables import flatten, read_table, write_table
 
 __all__ = ["main", "run_training"]
+
+
+RESUMABLE_CHANGES = ("device", "threads", "best_response", "analysis", "training.episodes",
+                     "training.checkpoint_every")
+"""Config fields a ``--resume`` may change; any other difference from the run's own config is refused."""
+
+
+def _differences(saved, given, prefix: str = "") -> list[str]:
+    if isinstance(saved, dict) and isinstance(given, dict):
+        out = []
+        for key in sorted(set(saved) | set(given)):
+            out += _differences(saved.get(key), given.get(key), f"{prefix}{key}.")
+        return out
+    return [] if saved == given else [f"{prefix[:-1]} = {saved!r} in the run, {given!r} given"]
+
+
+def _check_resume_config(saved: RunConfig, given: RunConfig, checkpoint: Path) -> None:
+    """Refuse a resume whose config differs from the run's in anything but :data:`RESUMABLE_CHANGES`."""
+    diffs = [d for d in _differences(config_to_dict(saved), config_to_dict(given))
+             if not any(d == f or d.startswith(f + ".") or d.startswith(f + " ") for f in RESUMABLE_CHANGES)]
+    if diffs:
+        raise CheckpointError(f"{checkpoint}: --resume continues the run with its own config, but "
+                              + "; ".join(diffs[:5]) + (" ..." if len(diffs) > 5 else "")
+                              + ". Resume without those overrides, or start a new run with another --out")
 
 
 def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = False, show_progress: bool = True) -> Member:
@@ -40,7 +65,10 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
     if resume:
         if not checkpoint.exists():
             raise CheckpointError(f"{checkpoint}: --resume given but there is no checkpoint to resume from")
-        member = load_member(checkpoint, config)
+        member = load_member(checkpoint, config, device=config.device)
+        _check_resume_config(member.config, config, checkpoint)
+        config = dataclasses.replace(member.config, device=config.device, threads=config.threads,
+                                     best_response=config.best_response, analysis=config.analysis)
         if metrics_path.exists():
             rows = [r for r in read_table(metrics_path, "metrics").to_pylist() if r["episode"] <= member.episode]
     else:
@@ -72,12 +100,14 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
             new_rows = member.train(chunk, progress=progress)
             rows.extend(flatten(r) for r in new_rows)
             remaining -= chunk
-            member.save(checkpoint)
+            # Rows first, then the checkpoint that covers them: a kill between the two leaves rows past the
+            # checkpoint, which a resume drops (it keeps rows up to the checkpoint's episode) and re-trains.
             write_table(rows, metrics_path, "metrics")
+            member.save(checkpoint)
     except NonFiniteError:
-        member.save(checkpoint)  # the member still holds its last good state
         if rows:
             write_table(rows, metrics_path, "metrics")
+        member.save(checkpoint)  # the member still holds its last good state
         raise
     finally:
         if bar is not None:
@@ -118,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteError as exc:
         print(f"error: {exc}\nlast good checkpoint: {out / 'checkpoint.pt'}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        command = " ".join(["python -m pbt_econ.train", *(argv if argv is not None else sys.argv[1:])])
+        if "--resume" not in command:
+            command += " --resume"
+        print(f"\ninterrupted; continue with: {command}", file=sys.stderr)
+        return 130
     if (out / "metrics.parquet").exists():
         metrics = read_table(out / "metrics.parquet", "metrics").to_pylist()
         print(_summary(metrics[-1]))

@@ -214,3 +214,21 @@ def test_descriptor_fields_are_declared_in_one_place():
         own = {f.name for f in dataclasses.fields(row_type)}
         assert not own & set(DESCRIPTORS), f"{row_type.__name__} re-declares {sorted(own & set(DESCRIPTORS))}"
         assert set(DESCRIPTORS) <= set(columns_of(row_type)), row_type.__name__
+
+
+def test_dynamics_plot_from_a_training_run(tmp_path, capsys):
+    from analysis.dynamics import PANELS
+    from analysis.dynamics import main as dynamics_main
+    from pbt_econ.train import main as train_main
+
+    run = tmp_path / "run"
+    assert train_main(["--set", "economy.num_consumers=4", "--set", "training.batch_size=4",
+                       "--set", "training.log_every=2", "--episodes", "6", "--out", str(run), "--no-progress"]) == 0
+    out = tmp_path / "dyn.png"
+    assert dynamics_main([str(run), "--out", str(out)]) == 0
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] > 500 and image.shape[1] > 800
+    metrics = read_table(run / "metrics.parquet", "metrics").column_names
+    assert all(key in metrics for key, _ in PANELS)  # every panel reads a column training writes
+    assert dynamics_main([str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert "metrics.parquet: file not found" in capsys.readouterr().err

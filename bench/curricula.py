@@ -41,6 +41,8 @@ GRID = [  # (cell, config, curriculum, seeds)
     ("paper-closed", "paper-closed-cpu.yaml", "paper", 4),
     ("none-closed", "paper-closed-cpu.yaml", "none", 4),
     ("firms-first-open", "paper-open-cpu.yaml", "firms-first", 4),
+    # Ablation: the paper's equal learning rates (firm lr 0.001) instead of the two timescales.
+    ("paper-open-equal-lr", "paper-open-cpu.yaml", "paper", 8, ["training.firm.lr=0.001", "training.consumer.lr=0.001"]),
 ]
 SEED_OFFSET = 100
 """Benchmark seeds start here, away from the seeds used while developing the configs (0-9)."""
@@ -132,7 +134,7 @@ def main() -> None:
     from pbt_econ.config import load_config
 
     jobs = []
-    for cell, config, curriculum, seeds in GRID:
+    for cell, config, curriculum, seeds, *extra in GRID:
         if cell not in cells:
             continue
         base = load_config(ROOT / "configs" / config)
@@ -141,7 +143,7 @@ def main() -> None:
             seed = SEED_OFFSET + i
             out = args.out / f"{cell}-s{seed}"
             jobs.append(dict(cell=cell, config=config, curriculum=curriculum, seed=seed, out=str(out),
-                             time_scale=time_scale, overrides=list(args.overrides)))
+                             time_scale=time_scale, overrides=[*(extra[0] if extra else []), *args.overrides]))
     done = [json.loads((Path(j["out"]) / "result.json").read_text()) for j in jobs
             if (Path(j["out"]) / "result.json").exists()]
     todo = [j for j in jobs if not (Path(j["out"]) / "result.json").exists()]

@@ -54,7 +54,7 @@ def plot_dynamics(runs: list[Path], out: Path, title: str | None = None) -> Path
     for run in runs:
         series.update(_load(run))
     fig, axes = plt.subplots(4, 3, figsize=(15, 12), sharex=True)
-    first = next(iter(series.values()))
+    first = max(series.values(), key=len)  # phases from the longest run
     for ax, (key, label) in zip(axes.flat, PANELS):
         for name, rows in series.items():
             ep = [r["episode"] for r in rows]

@@ -61,13 +61,15 @@ def _read_many(run_dirs: list[Path], name: str, kind: str, required: bool) -> li
 
 
 def _config_of(run_dir: Path) -> RunConfig | None:
+    """The run's config; ``None`` when it has none. A config.yaml that does not load is an error, not
+    a silent fall-back to defaults (which would misdescribe the run)."""
     path = run_dir / "config.yaml"
     if not path.exists():
         return None
     try:
         return load_config(path)
-    except ConfigError:
-        return None
+    except ConfigError as exc:
+        raise AnalysisError(f"{path}: the run's config does not load, so the run cannot be described: {exc}") from None
 
 
 def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResult:
@@ -79,8 +81,10 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
         if not d.is_dir():
             raise AnalysisError(f"{d}: not a directory")
     out = Path(out) if out is not None else (run_dirs[0] if len(run_dirs) == 1 else Path("runs") / "combined")
-    (out / "plots").mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise AnalysisError(f"--out {out}: exists and is not a directory")
     config = _config_of(run_dirs[0]) or RunConfig()
+    (out / "plots").mkdir(parents=True, exist_ok=True)
 
     outcomes = _read_many(run_dirs, "outcomes.parquet", "outcomes", required=True)
     metrics = _read_many(run_dirs, "metrics.parquet", "metrics", required=False)

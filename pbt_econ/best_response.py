@@ -209,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.episodes is not None and args.episodes < 1:
             raise ConfigError(f"--episodes = {args.episodes}: must be >= 1")
         checkpoints = find_checkpoints(args.target)
+        from pbt_econ.preflight import check_device, check_output_file
+
+        out = args.out or (args.target.parent if args.target.is_file() else args.target) / "best_response.parquet"
+        check_output_file(out, suffix=".parquet")
+        if args.device:
+            from pbt_econ.config_schema import RunConfig
+
+            RunConfig(device=args.device)  # the device's format
+            check_device(args.device)
         rows: list[BestResponseRow] = []
         bar = None
         for path in checkpoints:
@@ -233,7 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = args.out or (args.target.parent if args.target.is_file() else args.target) / "best_response.parquet"
     write_table(rows, out, "best_response")
     print(f"{'member':<14}{'type':<12}{'start':<9}{'before':>12}{'after':>12}{'eps_abs':>11}{'eps/impr':>10}  pass")
     for r in rows:

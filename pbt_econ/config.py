@@ -155,13 +155,32 @@ def _build(cls: type, data: Any, where: str):
         raise ConfigError(f"{where or 'config'}: {exc}") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping with the same key twice (YAML itself keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load`` (no arbitrary objects) that also rejects duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        return yaml.safe_load(text)
+        return safe_load_unique(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 
@@ -223,16 +242,31 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: must look like section.field=value")
         try:
-            value = yaml.safe_load(raw)
+            value = safe_load_unique(raw)
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item!r}: value is not valid YAML: {exc}") from None
-        node = data
         parts = key.split(".")
-        for part in parts[:-1]:
+        if parts[0] == "search_space" and len(parts) > 1:
+            # The search space is keyed by dotted config paths: search_space.<path>[.low|.high|.log|.integer]
+            field = parts[-1] if parts[-1] in ("low", "high", "log", "integer") and len(parts) > 2 else None
+            path = ".".join(parts[1:-1] if field else parts[1:])
+            space = data.setdefault("search_space", {})
+            if field:
+                if not isinstance(space.get(path, {}), dict):
+                    raise ConfigError(f"--set {item!r}: search_space.{path} is not a range mapping")
+                space.setdefault(path, {})[field] = value
+            else:
+                space[path] = value
+            continue
+        node = data
+        for i, part in enumerate(parts[:-1]):
             child = node.get(part)
             if child is None or isinstance(child, str):
                 child = {"base": child} if isinstance(child, str) else {}
                 node[part] = child
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError(f"--set {item!r}: {where} is a value ({child!r}), not a section with fields")
             node = child
         node[parts[-1]] = value
     return data

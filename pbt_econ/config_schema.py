@@ -9,6 +9,7 @@ into this tree is :mod:`pbt_econ.config`'s job; import the names from there.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -288,11 +289,13 @@ class RunConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ConfigError(f"name = {self.name!r}: must be a non-empty string without '/'")
-        _check_number("seed", self.seed, low=0, integer=True)
-        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
-            raise ConfigError(f"device = {self.device!r}: must be 'cpu', 'cuda' or 'cuda:N'")
+        if (not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", self.name)
+                or ".." in self.name):
+            raise ConfigError(f"name = {self.name!r}: must be a plain file name (letters, digits, '_', '-', '+', '.'; "
+                              "no '/', no leading '.', no '..'): it names the run's folder under runs/")
+        _check_number("seed", self.seed, low=0, high=2**63 - 1, integer=True)
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device = {self.device!r}: must be 'cpu', 'cuda' or 'cuda:N' (N a GPU index)")
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"dtype = {self.dtype!r}: must be 'float32' or 'float64'")
         _check_number("threads", self.threads, low=0, integer=True)

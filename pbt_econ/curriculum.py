@@ -23,6 +23,10 @@ from pbt_econ.validation import ConfigError, _check_number
 __all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "MaskSchedule"]
 
 
+MASK_ACTIONS = {"consumer": (), "firm": ("price", "wage"), "government": ("income_tax", "corporate_tax")}
+"""The actions whose mask start value a curriculum may set, per agent type."""
+
+
 @dataclass(frozen=True)
 class MaskSchedule:
     """How an action mask widens from start values to the full grid.
@@ -96,6 +100,16 @@ class Curriculum:
             raise ConfigError(f"name = {self.name!r}: must be a non-empty string")
         _check_number("time_scale", self.time_scale, low=0, low_open=True)
         _check_number("theta_anneal", self.theta_anneal, low=0)
+        for agent_type, allowed in MASK_ACTIONS.items():
+            mask = self.agent(agent_type).mask
+            if mask is None:
+                continue
+            if not allowed:
+                raise ConfigError(f"{agent_type}.mask: consumers have no action mask; allowed only for firm and "
+                                  "government")
+            unknown = sorted(set(mask.start) - set(allowed))
+            if unknown:
+                raise ConfigError(f"{agent_type}.mask.start.{unknown[0]}: unknown action; allowed: {', '.join(allowed)}")
 
     @property
     def niche(self) -> str:

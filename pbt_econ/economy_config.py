@@ -87,9 +87,9 @@ class EconomyConfig:
         _check_number(p + "initial_price", self.initial_price, low=0)
         _check_number(p + "initial_wage", self.initial_wage, low=0)
         _check_number(p + "initial_stock", self.initial_stock, low=0)
-        _check_number(p + "initial_consumer_budget", self.initial_consumer_budget)
+        _check_number(p + "initial_consumer_budget", self.initial_consumer_budget, low=0)
         if self.initial_firm_budget is not None:
-            _check_number(p + "initial_firm_budget", self.initial_firm_budget)
+            _check_number(p + "initial_firm_budget", self.initial_firm_budget, low=0)
         capital = self.initial_capital
         if isinstance(capital, list):
             object.__setattr__(self, "initial_capital", tuple(capital))

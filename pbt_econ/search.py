@@ -21,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+from pbt_econ.checkpoints import CheckpointError
 from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
@@ -28,11 +29,71 @@ from pbt_econ.files import atomic_write_text
 __all__ = ["main", "search"]
 
 
+def check_address(address: str | None, timeout_s: float = 10.0) -> None:
+    """An explicit ``HOST:PORT`` (or ``ray://`` / ``http://`` URL) accepts TCP connections within ``timeout_s``.
+
+    ``ray.init`` waits for an unreachable address for a long time; this fails fast with the address named.
+    ``auto`` (and no address) is left to Ray.
+    """
+    if not address or address == "auto":
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ConfigError(f"--address {address!r}: must be auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--address {address}: cannot connect to a Ray cluster there within {timeout_s:g} s "
+                          f"({exc.strerror or exc}); is `ray start --head` running, and is the port right?") from None
+
+
+def check_resumable(run_dir: Path, config: RunConfig) -> None:
+    """Every member checkpoint a resume would load is readable and from this run's economy and grids."""
+    from pbt_econ.checkpoints import CheckpointError, read_checkpoint
+    from pbt_econ.config import config_from_dict, config_to_dict
+
+    for member_dir in sorted((run_dir / "members").glob("*")):
+        paths = sorted(member_dir.glob("seg_*.pt")) + sorted(member_dir.glob("final.pt"))
+        for path in paths[-2:]:
+            payload = read_checkpoint(path)
+            try:
+                saved = config_from_dict(payload["config"])
+            except (ConfigError, KeyError) as exc:
+                raise CheckpointError(f"{path}: its config does not load ({exc})") from None
+            for section in ("economy", "spaces"):
+                mine, theirs = config_to_dict(getattr(config, section)), config_to_dict(getattr(saved, section))
+                if mine != theirs:
+                    key = next(k for k in mine if mine[k] != theirs.get(k))
+                    raise CheckpointError(f"{path}: from a different {section} ({section}.{key} = {theirs.get(key)!r} "
+                                          f"there, {mine[key]!r} in {run_dir / 'config.yaml'})")
+
+
 def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str | None = None,
            show_progress: bool = True, analyse: bool = True):
-    """Run or resume a search, then the analysis; returns the driver's ``SearchResult``."""
+    """Run or resume a search, then the analysis; returns the driver's ``SearchResult``.
+
+    Every input is checked before anything is written or Ray starts.
+    """
+    from pbt_econ.preflight import check_device, check_output_dir, check_search, pbt_notice
     from populations.driver import run_search
 
+    check_output_dir(run_dir)
+    check_device(config.device)
+    check_search(config)
+    check_address(address)
+    if resume:
+        check_resumable(run_dir, config)
+    notice = pbt_notice(config)
+    if notice:
+        print(notice, file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         atomic_write_text(run_dir / "config.yaml", dump_config(config))
@@ -89,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"{run_dir}: already holds a search; pass --resume {run_dir} or choose --out")
         result = search(config, run_dir, resume=args.resume is not None, address=args.address,
                         show_progress=not args.no_progress and sys.stderr.isatty(), analyse=not args.no_analysis)
-    except ConfigError as exc:
+    except (ConfigError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

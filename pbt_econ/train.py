@@ -26,6 +26,7 @@ from pbt_econ.config import RunConfig, config_to_dict, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.member import Member
+from pbt_econ.preflight import check_device, check_output_dir
 from pbt_econ.rollout import NonFiniteError
 from pbt_econ.tables import flatten, read_table, write_table
 
@@ -57,8 +58,12 @@ def _check_resume_config(saved: RunConfig, given: RunConfig, checkpoint: Path) -
 
 
 def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = False, show_progress: bool = True) -> Member:
-    """Train one member into ``out``; returns the trained member. Raises :class:`NonFiniteError`."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Train one member into ``out``; returns the trained member. Raises :class:`NonFiniteError`.
+
+    Everything is checked (output folder, device, resume consistency) before anything is written.
+    """
+    check_output_dir(out)
+    check_device(config.device)
     checkpoint = out / "checkpoint.pt"
     metrics_path = out / "metrics.parquet"
     rows: list[dict] = []
@@ -75,6 +80,7 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
         if checkpoint.exists():
             raise CheckpointError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
         member = Member(config, member_id=config.name)
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", dump_config(config))
 
     if config.threads:

@@ -42,7 +42,7 @@ GRID = [  # (cell, config, curriculum, seeds)
     ("none-closed", "paper-closed-cpu.yaml", "none", 4),
     ("firms-first-open", "paper-open-cpu.yaml", "firms-first", 4),
     # Ablation: the paper's equal learning rates (firm lr 0.001) instead of the two timescales.
-    ("paper-open-equal-lr", "paper-open-cpu.yaml", "paper", 8, ["training.firm.lr=0.001", "training.consumer.lr=0.001"]),
+    ("paper-open-equal-lr", "paper-open-cpu.yaml", "paper", 4, ["training.firm.lr=0.001", "training.consumer.lr=0.001"]),
 ]
 SEED_OFFSET = 100
 """Benchmark seeds start here, away from the seeds used while developing the configs (0-9)."""

@@ -11,6 +11,8 @@ here, by name, so no module adds its own magic offset:
 ``scratch``         the fresh policy of a best response "from scratch"
 ``eval``            evaluation rollouts (= ``eval_seed``; before, after and
                     untrained all use it: common random numbers)
+``sampler``         the Optuna sampler of one (member, segment) trial, so a
+                    resumed search draws exactly what an uninterrupted one would
 ==================  ==========================================================
 
 ``weights``, ``train``, ``eval`` and ``member`` keep the formulas runs
@@ -22,9 +24,9 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["STREAMS", "member_seed", "stream_seed"]
+__all__ = ["STREAMS", "member_seed", "stream_seed", "trial_seed"]
 
-STREAMS = ("member", "weights", "train", "scratch", "eval")
+STREAMS = ("member", "weights", "train", "scratch", "eval", "sampler")
 _IDENTITY = ("weights", "train", "eval")
 _MAX_SEED = 2**63 - 1
 
@@ -39,6 +41,13 @@ def stream_seed(base: int, stream: str, index: int = 0) -> int:
         return 1000 * int(base) + int(index)
     digest = hashlib.blake2b(f"{stream}:{int(base)}:{int(index)}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & _MAX_SEED
+
+
+def trial_seed(run_seed: int, member_id: str, segment: int) -> int:
+    """Seed of the sampler that draws ``member_id``'s trial for ``segment`` (``sampler`` stream)."""
+    import zlib
+
+    return stream_seed(run_seed, "sampler", zlib.crc32(f"{member_id}:{segment}".encode())) % 2**32
 
 
 def member_seed(run_seed: int, index: int) -> int:

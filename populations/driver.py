@@ -38,11 +38,11 @@ from typing import Any
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.seeds import member_seed
+from pbt_econ.seeds import member_seed, trial_seed
 from pbt_econ.tables import read_table, unflatten, write_table
 from populations.members import MemberRecord, Population, SearchError, start_ray
 from populations.pbt import perturb, plan_exploits
-from populations.study import SegmentTrials, open_study
+from populations.study import SegmentTrials, make_sampler, open_study
 
 __all__ = ["LineageRow", "SearchError", "SearchResult", "run_search"]
 
@@ -134,7 +134,8 @@ def run_search(
                if r["segment"] < segment] if lineage_path.exists() else []
 
     study = open_study(config.name, pop, run_dir, config.seed)
-    trials = SegmentTrials(study, space)
+    trials = SegmentTrials(study, space,
+                           sampler_for=lambda member, segment: make_sampler(pop, trial_seed(config.seed, member, segment)))
     objective_metrics = [o.metric for o in pop.objectives]
 
     segment_times: list[tuple[float, float]] = []

@@ -18,6 +18,7 @@ directory is a safe default; any SQLAlchemy URL (PostgreSQL) or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -51,7 +52,7 @@ def storage_for(population: PopulationConfig, run_dir: Path):
     return url
 
 
-def _sampler(population: PopulationConfig, seed: int) -> optuna.samplers.BaseSampler:
+def make_sampler(population: PopulationConfig, seed: int) -> optuna.samplers.BaseSampler:
     if population.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if population.sampler == "nsga2":
@@ -66,7 +67,7 @@ def open_study(name: str, population: PopulationConfig, run_dir: Path, seed: int
     return optuna.create_study(
         study_name=name,
         storage=storage_for(population, run_dir),
-        sampler=_sampler(population, seed),
+        sampler=make_sampler(population, seed),
         directions=directions,
         load_if_exists=True,
     )
@@ -75,10 +76,15 @@ def open_study(name: str, population: PopulationConfig, run_dir: Path, seed: int
 class SegmentTrials:
     """One Optuna trial per (member, segment), found again after an interruption."""
 
-    def __init__(self, study: optuna.Study, space: dict[str, SearchParam]) -> None:
+    def __init__(self, study: optuna.Study, space: dict[str, SearchParam],
+                 sampler_for: Callable[[str, int], optuna.samplers.BaseSampler] | None = None) -> None:
         self.study = study
         self.space = space
         self.dists = distributions(space)
+        self.sampler_for = sampler_for
+        """(member, segment) -> a freshly seeded sampler. Optuna's samplers rebuild their model from the
+        stored trials at every ask; only their random state carries over, so seeding one per trial makes a
+        resumed driver draw exactly what an uninterrupted one would have."""
 
     def _existing(self, member: str, segment: int) -> optuna.trial.FrozenTrial | None:
         for trial in self.study.get_trials(deepcopy=False):
@@ -100,6 +106,8 @@ class SegmentTrials:
             return existing.number, dict(existing.params)
         if fixed:
             self.study.enqueue_trial({k: v for k, v in fixed.items() if k in self.dists})
+        if self.sampler_for is not None:
+            self.study.sampler = self.sampler_for(member, segment)
         trial = self.study.ask(self.dists)
         for key, value in (("member", member), ("segment", segment), ("niche", niche), ("episode", episode)):
             trial.set_user_attr(key, value)

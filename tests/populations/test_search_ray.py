@@ -96,6 +96,13 @@ def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tm
     assert comparable(rows) == comparable(read_table(baseline[0] / "metrics.parquet", "metrics").to_pylist())
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     assert len(study.trials) == 8
+    # The sampler proposed exactly what it proposed without the interruption (seeded per member and segment).
+    uninterrupted = optuna.load_study(study_name="tiny", storage=f"sqlite:///{baseline[0] / 'optuna.db'}")
+    key = lambda t: (t.user_attrs["member"], t.user_attrs["segment"])  # noqa: E731
+    assert sorted((key(t), t.params, t.values) for t in study.trials) == sorted(
+        (key(t), t.params, t.values) for t in uninterrupted.trials)
+    lineage = read_table(tmp_path / "lineage.parquet", "lineage").to_pylist()
+    assert lineage == read_table(baseline[0] / "lineage.parquet", "lineage").to_pylist()
 
 
 def test_search_cli_runs_analysis_and_refuses_to_overwrite(local_ray, tmp_path, capsys):

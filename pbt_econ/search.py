@@ -153,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the search's own failures are messages, not tracebacks
+        from populations.members import SearchError
+
+        if not isinstance(exc, SearchError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted; continue with: python -m pbt_econ.search --resume "
               f"{args.resume or args.out or Path('runs') / config.name}", file=sys.stderr)

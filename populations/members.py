@@ -39,7 +39,18 @@ class MemberRecord:
 
 
 def start_ray(config: RunConfig, address: str | None) -> bool:
-    """Join ``address`` (or ``RAY_ADDRESS``) or start a local Ray on 127.0.0.1; True if we started it."""
+    """Join ``address`` (or ``RAY_ADDRESS``) or start a local Ray on 127.0.0.1; True if we started it.
+
+    A local Ray advertises 127.0.0.1 and runs no dashboard, but Ray 2.60's gRPC servers (GCS,
+    raylet, workers, agents) still listen on all interfaces (docs/cluster.md lists them), so token
+    authentication must stay on: it is the default in Ray 2.60 (which generates ``~/.ray/auth_token``
+    on first use), and this function refuses to start a local Ray with ``RAY_AUTH_MODE`` set to
+    anything but ``token``. (Ray reads the variable when it is imported, so it is checked, not set.)
+    """
+    mode = os.environ.get("RAY_AUTH_MODE", "token")
+    if mode != "token":
+        raise SearchError(f"RAY_AUTH_MODE={mode!r}: pbt-econ keeps Ray's token authentication on, because Ray's "
+                          "servers listen on every network interface (docs/cluster.md); unset RAY_AUTH_MODE")
     import ray
 
     if ray.is_initialized():

@@ -64,8 +64,9 @@ __all__ = [
     "replace_path",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-"""The repository's ``configs/`` folder (the project installs in editable mode)."""
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+"""The shipped configs and curricula: package data (``pbt_econ/configs``; the repository's ``configs/``
+is a link to it), so a regular install finds them from any directory."""
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 
@@ -289,9 +290,27 @@ def _resolve_base(data: dict, path: Path, seen: tuple[Path, ...]) -> dict:
     return _deep_merge(_resolve_base(base_data, base_path, seen + (base_path,)), data)
 
 
+def resolve_config_path(path: str | Path | None) -> Path:
+    """A config file: ``path`` itself if it exists, else the shipped config of that name."""
+    if path is None:
+        return DEFAULT_CONFIG
+    path = Path(path)
+    if path.exists():
+        return path
+    name = path.name if path.suffix == ".yaml" else f"{path.name}.yaml"
+    shipped = CONFIG_DIR / name
+    if shipped.exists() and (len(path.parts) == 1 or path.parent.name == "configs"):
+        return shipped
+    return path
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Read and validate a run config (default: ``configs/default.yaml``)."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    """Read and validate a run config (default: the shipped ``default.yaml``).
+
+    ``path`` is a file, or the name of a shipped config (``paper-open-cpu`` or ``configs/paper-open-cpu.yaml``),
+    which is found in the installed package when no such file exists here.
+    """
+    path = resolve_config_path(path)
     data = _read_yaml(path)
     if data is None:
         data = {}

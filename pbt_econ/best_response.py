@@ -252,4 +252,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pbt_econ.cli import run
+
+    run(main)

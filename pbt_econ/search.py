@@ -169,5 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry_point() -> None:
+    """The installed console script."""
+    from pbt_econ.cli import run
+
+    run(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from pbt_econ.cli import run
+
+    run(main)

@@ -24,7 +24,7 @@ import torch
 from pbt_econ.checkpoints import CheckpointError, load_member
 from pbt_econ.config import RunConfig, config_to_dict, dump_config, load_config
 from pbt_econ.economy import ConfigError
-from pbt_econ.files import atomic_write_text
+from pbt_econ.files import atomic_write_text, remove_stale_temporaries
 from pbt_econ.member import Member
 from pbt_econ.preflight import check_device, check_output_dir
 from pbt_econ.rollout import NonFiniteError
@@ -72,6 +72,7 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
             raise CheckpointError(f"{checkpoint}: --resume given but there is no checkpoint to resume from")
         member = load_member(checkpoint, config, device=config.device)
         _check_resume_config(member.config, config, checkpoint)
+        remove_stale_temporaries(out)
         config = dataclasses.replace(member.config, device=config.device, threads=config.threads,
                                      best_response=config.best_response, analysis=config.analysis)
         if metrics_path.exists():
@@ -167,5 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry_point() -> None:
+    """The installed console script."""
+    from pbt_econ.cli import run
+
+    run(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from pbt_econ.cli import run
+
+    run(main)

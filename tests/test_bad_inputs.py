@@ -175,3 +175,19 @@ def test_bad_checkpoints_for_best_response_and_resume(tmp_path):
     check(code, err, "economy.num_consumers = 5 in the checkpoint, 3 in the config")
     code, err = run("best_response", [str(out / "checkpoint.pt"), "--out", str(tmp_path), "--no-progress"])
     check(code, err, "is a directory")
+
+
+def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys):
+    from pbt_econ.cli import BUG_LINE, run
+
+    def broken_main() -> int:
+        raise AttributeError("'NoneType' object has no attribute 'price'")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run(broken_main)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "AttributeError" in err and err.strip().endswith(BUG_LINE)
+    with pytest.raises(SystemExit) as exit_info:
+        run(lambda: 2)
+    assert exit_info.value.code == 2

@@ -191,3 +191,31 @@ def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys):
     with pytest.raises(SystemExit) as exit_info:
         run(lambda: 2)
     assert exit_info.value.code == 2
+
+
+def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):
+    import torch
+
+    from pbt_econ.checkpoints import CheckpointError, load_member
+
+    out = tmp_path / "run"
+    assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",
+                         "--out", str(out), "--no-progress"])[0] == 0
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    payload["config"]["training"]["hidden_size"] = 64  # the weights are 128 wide
+    torch.save(payload, out / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_member(out / "checkpoint.pt")
+    code, err = run("best_response", [str(out), "--no-progress"])
+    check(code, err, "does not fit")
+
+
+@pytest.mark.parametrize(("override", "says"), [("population.size=1", "PBT is off"),
+                                                ("population.quantile=0", "PBT is off"),
+                                                ("population.size=3", "niche")])
+def test_settings_that_turn_pbt_off_are_announced(override, says):
+    from pbt_econ.config import load_config
+    from pbt_econ.preflight import pbt_notice
+
+    assert says in pbt_notice(load_config(overrides=[override]))
+    assert pbt_notice(load_config()) is None

@@ -44,7 +44,7 @@ def test_resume_refuses_overrides_it_would_not_apply(tmp_path, capsys):
     assert [r["episode"] for r in read_table(out / "metrics.parquet", "metrics").to_pylist()] == [5, 10]
 
 
-def test_rows_are_durable_before_the_checkpoint_that_covers_them(tmp_path, monkeypatch):
+def test_rows_are_durable_before_the_checkpoint_that_covers_them(tmp_path, monkeypatch, capsys):
     """A crash right after the metrics write and before the checkpoint: resume drops the extra rows
     and re-trains them, so nothing is lost or duplicated and the result equals an uninterrupted run."""
     from pbt_econ import member as member_module
@@ -65,6 +65,9 @@ def test_rows_are_durable_before_the_checkpoint_that_covers_them(tmp_path, monke
     monkeypatch.setattr(member_module.Member, "save", crash_on_second_save)
     crashed = tmp_path / "crashed"
     assert train_main(args + ["--episodes", "12", "--out", str(crashed)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("interrupted; continue with: python -m pbt_econ.train")
+    assert err[0].endswith("--resume") and "Traceback" not in err[0]
     rows = read_table(crashed / "metrics.parquet", "metrics").to_pylist()
     assert [r["episode"] for r in rows] == [2, 4, 6, 8]  # rows of episodes 5-8 were durable, checkpoint at 4
     monkeypatch.undo()

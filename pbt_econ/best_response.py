@@ -133,6 +133,7 @@ def best_response(
     """
     cfg = config or member.config.best_response
     types = cfg.types if types is None else types
+    types = tuple(t for t in types if t not in member.fixed)  # a fixed type is reported as fixed, not checked
     episodes = episodes or cfg.episodes
 
     def evaluate(m: Member) -> EvalResult:

@@ -287,6 +287,8 @@ class RunConfig:
     """Dotted config paths (``training.consumer.lr``, ``curriculum.time_scale``) to ranges."""
     best_response: BestResponseConfig = field(default_factory=BestResponseConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    fixed: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Agent types that always play one given action and never learn (:mod:`pbt_econ.fixed`)."""
 
     def __post_init__(self) -> None:
         if (not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", self.name)
@@ -299,6 +301,9 @@ class RunConfig:
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"dtype = {self.dtype!r}: must be 'float32' or 'float64'")
         _check_number("threads", self.threads, low=0, integer=True)
+        from pbt_econ.fixed import fixed_indices
+
+        fixed_indices(self.fixed, self.spaces, self.economy.num_firms)  # raises naming fixed.<type>.<action>
         for path in self.search_space:
             if not (path.startswith("training.") or path.startswith("curriculum.")):
                 raise ConfigError(f"search_space.{path}: only training.* and curriculum.* fields can be searched")
@@ -308,6 +313,13 @@ class RunConfig:
                 raise ConfigError(f"search_space.{path}: no such config field") from None
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"search_space.{path}: is not a number field")
+
+    @property
+    def fixed_actions(self) -> dict[str, tuple[int, ...]]:
+        """Head indices of each fixed type's action (empty when nothing is fixed)."""
+        from pbt_econ.fixed import fixed_indices
+
+        return fixed_indices(self.fixed, self.spaces, self.economy.num_firms)
 
     @property
     def torch_dtype(self):

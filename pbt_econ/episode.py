@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["AGENT_TYPES", "AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec"]
+__all__ = ["AGENT_TYPES", "AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec", "with_fixed"]
 
 AGENT_TYPES = ("consumer", "firm", "government")
 
@@ -42,6 +42,8 @@ class AgentSpec:
     lowest wage; government: 0)."""
     entropy_factor: float = 1.0
     """Multiplier on the type's base entropy coefficient."""
+    fixed_action: tuple[int, ...] | None = None
+    """Head indices the type always plays (a fixed policy, :mod:`pbt_econ.fixed`); ``None``: its policy acts."""
 
     def start(self, action: str, default: float) -> float:
         """The mask start value of ``action`` (``default`` if the spec names none)."""
@@ -81,6 +83,14 @@ class EpisodeSpec:
         return self.update_multipliers and self.agent(agent_type).learns
 
 
+def with_fixed(spec: EpisodeSpec, fixed: dict[str, tuple[int, ...]]) -> EpisodeSpec:
+    """``spec`` with each type in ``fixed`` playing its fixed action and not learning."""
+    if not fixed:
+        return spec
+    agents = {t: dataclasses.replace(spec.agent(t), learns=False, fixed_action=tuple(a)) for t, a in fixed.items()}
+    return dataclasses.replace(spec, **agents)
+
+
 def evaluation_spec(episode: int = 0) -> EpisodeSpec:
     """Full action grids, full theta, nobody learns, nothing moves: how outcomes are measured.
 
@@ -105,7 +115,8 @@ def best_response_spec(spec: EpisodeSpec, target: str) -> EpisodeSpec:
 
         raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
     agents = {
-        t: AgentSpec(learns=t == target, entropy_factor=spec.agent(t).entropy_factor)
+        t: AgentSpec(learns=t == target, entropy_factor=spec.agent(t).entropy_factor,
+                     fixed_action=spec.agent(t).fixed_action)
         for t in AGENT_TYPES
     }
     return dataclasses.replace(spec, theta_scale=1.0, stream="train", **agents)

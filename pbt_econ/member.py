@@ -33,7 +33,7 @@ from pbt_econ.checkpoints import save_member
 from pbt_econ.config import RunConfig, TrainingConfig, config_from_dict, config_to_dict, get_path, replace_path
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.economy import Economy, EconomyState
-from pbt_econ.episode import AGENT_TYPES, EpisodeSpec, evaluation_spec
+from pbt_econ.episode import AGENT_TYPES, EpisodeSpec, evaluation_spec, with_fixed
 from pbt_econ.normalize import RunningMoments, discounted_returns
 from pbt_econ.ppo import make_optimizer, update_policy
 from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
@@ -83,6 +83,8 @@ class Member:
         self.economy = Economy(config.economy, self.training.batch_size, self.device, config.torch_dtype)
         self.spaces = ActionSpaces(config.spaces, config.economy, self.device, config.torch_dtype)
         self.policies = build_policies(config, self.spaces, self.seed)
+        self.fixed = config.fixed_actions
+        """Head indices of the types with a fixed policy (``config.fixed``); they never learn."""
         self.optimizers = {t: make_optimizer(self.policies[t], self.training.agent(t).lr) for t in AGENT_TYPES}
         self.multipliers = {"consumer": self.training.no_ponzi.initial_multiplier,
                             "firm": self.training.no_ponzi.initial_multiplier}
@@ -137,7 +139,9 @@ class Member:
         try:
             for t in AGENT_TYPES:
                 traj = result.trajectories[t]
-                if t in learners:
+                if spec.agent(t).fixed_action is not None:
+                    losses[t] = LossStats(entropy=0.0)  # a fixed action: deterministic
+                elif t in learners:
                     agent = self.training.agent(t)
                     scale = 1.0
                     if self.training.normalize_returns:
@@ -171,7 +175,7 @@ class Member:
 
     def train_episode(self, spec: EpisodeSpec | None = None) -> tuple[EpisodeStats, dict[str, LossStats]]:
         """Roll out one episode on the training stream, update its learners, advance the counter."""
-        spec = spec or self.curriculum.at(self.episode)
+        spec = with_fixed(spec or self.curriculum.at(self.episode), self.fixed)
         result = self.run_episode(spec, self.generator)
         losses = self.learn(spec, result)
         self.update_multipliers(spec, result.final)
@@ -193,7 +197,7 @@ class Member:
         window: list[tuple[EpisodeStats, dict[str, LossStats], EpisodeSpec]] = []
         started = time.perf_counter()
         for i in range(episodes):
-            spec = schedule(self.episode)
+            spec = with_fixed(schedule(self.episode), self.fixed)
             stats, losses = self.train_episode(spec)
             window.append((stats, losses, spec))
             if progress is not None:
@@ -217,7 +221,7 @@ class Member:
         multipliers are untouched; the same ``seed`` gives the same action
         noise to every member (common random numbers).
         """
-        spec = spec or evaluation_spec(self.episode)
+        spec = with_fixed(spec or evaluation_spec(self.episode), self.fixed)
         generator = torch.Generator(device=self.device)
         generator.manual_seed(stream_seed(seed, "eval"))
         returns: dict[str, list[float]] = {t: [] for t in AGENT_TYPES}

@@ -113,10 +113,13 @@ class OutcomeRow:
     """Largest relative epsilon over the checked types (NaN if none was checked)."""
     is_epsilon_equilibrium: bool
     """Every checked type passes its tolerance (False if none was checked)."""
+    fixed_types: str = ""
+    """Agent types with a fixed policy (``,``-separated): not learned, so not checked by best response."""
 
 
 def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode: int,
-                hyperparameters: dict[str, float], descriptors: Descriptors, best_response_rows) -> OutcomeRow:
+                hyperparameters: dict[str, float], descriptors: Descriptors, best_response_rows,
+                fixed_types: tuple[str, ...] = ()) -> OutcomeRow:
     """Combine evaluation ``descriptors`` and best-response rows into an outcome.
 
     ``descriptors`` come from the best response's "before" evaluation, so an
@@ -146,4 +149,5 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
         passes_consumer=passes["consumer"], passes_firm=passes["firm"], passes_government=passes["government"],
         epsilon_max_rel=max((eps_rel[t] for t in checked), default=math.nan),
         is_epsilon_equilibrium=bool(checked) and all(passes[t] for t in checked),
+        fixed_types=",".join(t for t in AGENT_TYPES if t in fixed_types),
     )

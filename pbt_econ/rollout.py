@@ -128,9 +128,15 @@ def rollout(
         obs = _observe(state, config)
         indices = {}
         for t in AGENT_TYPES:
-            logits, value = agents[t](obs[t])
-            logits = policies.masked_logits(logits, allowed[t])
-            idx, logp = policies.sample_with_log_prob(logits, generator)
+            fixed = spec.agent(t).fixed_action
+            if fixed is not None:  # a fixed policy: the same action for every agent, no network, no sampling
+                n = obs[t].shape[1]
+                idx = torch.tensor(fixed, device=obs[t].device).expand(obs[t].shape[0], n, len(fixed))
+                logp = value = torch.zeros(obs[t].shape[:2], device=obs[t].device, dtype=obs[t].dtype)
+            else:
+                logits, value = agents[t](obs[t])
+                logits = policies.masked_logits(logits, allowed[t])
+                idx, logp = policies.sample_with_log_prob(logits, generator)
             indices[t] = idx
             s = store[t]
             s["obs"].append(obs[t])

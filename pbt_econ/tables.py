@@ -45,14 +45,19 @@ def flatten(row: Any) -> dict[str, Any]:
 
 
 def unflatten(row_type: type, columns: Mapping[str, Any]) -> Any:
-    """The inverse of :func:`flatten`: a ``row_type`` instance from one flat row (extra columns ignored)."""
+    """The inverse of :func:`flatten`: a ``row_type`` instance from one flat row (extra columns ignored;
+    columns added in later versions take their defaults when an older table lacks them)."""
     import typing
 
     hints = typing.get_type_hints(row_type)
     values = {}
     for f in dataclasses.fields(row_type):
         kind = hints[f.name]
-        values[f.name] = unflatten(kind, columns) if dataclasses.is_dataclass(kind) else columns[f.name]
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = unflatten(kind, columns)
+        elif f.name in columns or f.default is dataclasses.MISSING:
+            values[f.name] = columns[f.name]  # a missing column without a default is a KeyError
+        # else: a column added later, absent from an older table: its default
     return row_type(**values)
 
 

@@ -276,7 +276,7 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[Ou
         outcomes.append(outcome_row(
             member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
             episode=config.population.episodes, hyperparameters=r.hyperparameters,
-            descriptors=descriptors, best_response_rows=rows,
+            descriptors=descriptors, best_response_rows=rows, fixed_types=tuple(config.fixed),
         ))
     from pbt_econ.best_response import BestResponseRow
 

@@ -117,3 +117,49 @@ def test_search_cli_runs_analysis_and_refuses_to_overwrite(local_ray, tmp_path, 
     assert search_main(args) == 2
     assert "already holds a search" in capsys.readouterr().err
     assert search_main(["--resume", str(tmp_path), "--no-progress"]) == 0  # finished: analysis only
+
+
+@pytest.mark.slow
+def test_search_driver_killed_with_sigkill_resumes_to_identical_results(baseline, tmp_path):
+    """kill -9 of the whole driver process group (driver and its local Ray) in the middle of training,
+    then `--resume`: outcomes, metrics, trials and lineage equal the uninterrupted search's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.populations.conftest import TINY
+
+    repo = Path(__file__).resolve().parents[2]
+    run_dir = tmp_path / "killed"
+    sets = [a for item in TINY for a in ("--set", item)]
+    cmd = [sys.executable, "-m", "pbt_econ.search", *sets, "--out", str(run_dir), "--no-progress", "--no-analysis"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    state = run_dir / "driver.json"
+    deadline = time.time() + 400
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists() and json.loads(state.read_text()).get("segment", 0) >= 1:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the search finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not json.loads(state.read_text()).get("finished")
+    resumed = subprocess.run([sys.executable, "-m", "pbt_econ.search", "--resume", str(run_dir), "--no-progress",
+                              "--no-analysis"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    base_dir = baseline[0]
+    assert comparable(read_table(run_dir / "metrics.parquet", "metrics").to_pylist()) == comparable(
+        read_table(base_dir / "metrics.parquet", "metrics").to_pylist())
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "restarts"} for r in rows]  # noqa: E731
+    assert strip(read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()) == strip(
+        read_table(base_dir / "outcomes.parquet", "outcomes").to_pylist())
+    assert read_table(run_dir / "lineage.parquet", "lineage").to_pylist() == read_table(
+        base_dir / "lineage.parquet", "lineage").to_pylist()
+    trials = lambda d: sorted((t.user_attrs["member"], t.user_attrs["segment"], t.params, t.values)  # noqa: E731
+                              for t in optuna.load_study(study_name="tiny", storage=f"sqlite:///{d / 'optuna.db'}").trials)
+    assert trials(run_dir) == trials(base_dir)

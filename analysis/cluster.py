@@ -5,9 +5,13 @@ The descriptors of :data:`pbt_econ.outcomes.DESCRIPTORS` are standardised:
 centred, and divided by ``max(std, relative_resolution * |mean|)`` - so that
 differences smaller than ``relative_resolution`` (default 10%) of a
 descriptor's size are not blown up into distinct equilibria when the
-population happens to agree closely. Then
+population happens to agree closely (these standardised values are what
+the plots show). Then
 
-* ``agglomerative`` (default): average linkage; two clusters merge while
+* ``noise`` (default): outcomes are one equilibrium unless a descriptor
+  differs beyond its evaluation noise and beyond a practical resolution
+  (:mod:`analysis.noise`); average linkage on that relation;
+* ``agglomerative``: average linkage; two clusters merge while
   the mean distance between their members is below
   ``analysis.distance_threshold`` per descriptor (root-mean-square over the
   descriptors, in standardised units) - the number of
@@ -20,21 +24,23 @@ Rows whose descriptors contain NaN or inf cannot be placed: they get label
 ``-2`` and a note naming the columns, and are listed in the report.
 
 Each cluster becomes an :class:`EquilibriumRow`: size, centroid (original
-units), spread, the worst epsilon per type among its members, whether every
+units) with standard errors, its regime, its bootstrap stability, spread, the worst epsilon per type among its members, whether every
 member is an ε-meta-equilibrium at the configured tolerances, and a
 representative member (the one nearest the centroid).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from analysis.noise import distinct_matrix, noise_labels, regime, stability
 from pbt_econ.config import AnalysisConfig
-from pbt_econ.outcomes import DESCRIPTORS, Descriptors
+from pbt_econ.outcomes import DESCRIPTORS, Descriptors, DescriptorSE
 
 __all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
 
@@ -68,6 +74,13 @@ class EquilibriumRow:
     """Fraction of members whose economy is trivial (no work or no production)."""
     centroid: Descriptors
     """Mean descriptors of the members (flattened into one column per descriptor)."""
+    centroid_se: DescriptorSE
+    """Standard error of each centroid descriptor (``<descriptor>_se``): the members' spread over
+    sqrt(size), or the lone member's own evaluation error."""
+    regime: str
+    """Economic regime of the centroid by the rules of :data:`analysis.noise.REGIME_RULES`."""
+    stability: float
+    """Clusterwise bootstrap stability (mean best Jaccard over resamples; NaN: not computed)."""
     epsilon_rel_consumer: float
     """Worst member's relative best-response gain of consumers (NaN: not checked)."""
     epsilon_rel_firm: float
@@ -109,18 +122,36 @@ def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None =
     for i in np.flatnonzero(~finite):
         bad = [c for c, v in zip(DESCRIPTORS, X[i]) if not math.isfinite(v)]
         notes[i] = f"non-finite descriptors: {', '.join(bad)}"
+    S = np.array([[_float(r.get(f"{c}_se")) for c in DESCRIPTORS] for r in rows])
     Z = np.full_like(X, np.nan)
     good = np.flatnonzero(finite)
+    stable: dict[int, float] = {}
     if len(good):
         mean = X[good].mean(axis=0)
         scale = np.maximum(X[good].std(axis=0), config.relative_resolution * np.abs(mean))
         scale[scale == 0] = 1.0
         Z[good] = (X[good] - mean) / scale
-        labels[good] = _fit(Z[good], config)
+        if config.method == "noise":
+            distinct = distinct_matrix(X[good], S[good], config.alpha, config.min_relative_difference)
+            labels[good] = noise_labels(distinct)
+
+            def recluster(idx):
+                return noise_labels(distinct[np.ix_(idx, idx)])
+        else:
+            labels[good] = _fit(Z[good], config)
+
+            def recluster(idx):
+                return _fit(Z[good][idx], config)
+        stable = stability(labels[good], recluster, config.bootstrap)
     for i in np.flatnonzero(labels == NOISE):
         notes[i] = "noise (HDBSCAN found no dense cluster for it)"
-    equilibria = [_summarise(cid, rows, X, Z, labels) for cid in sorted(set(labels[labels >= 0]))]
+    equilibria = [_summarise(cid, rows, X, S, Z, labels, stable.get(int(cid), math.nan))
+                  for cid in sorted(set(labels[labels >= 0]))]
     return Clustering(labels=labels.tolist(), notes=notes, equilibria=equilibria, standardized=Z)
+
+
+def _float(value) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _fit(Z: np.ndarray, config: AnalysisConfig) -> np.ndarray:
@@ -153,13 +184,19 @@ def _nanmax(values: list[float]) -> float:
     return max(finite) if finite else math.nan
 
 
-def _summarise(cid: int, rows, X: np.ndarray, Z: np.ndarray, labels: np.ndarray) -> EquilibriumRow:
+def _summarise(cid: int, rows, X: np.ndarray, S: np.ndarray, Z: np.ndarray, labels: np.ndarray,
+               stable: float) -> EquilibriumRow:
     idx = np.flatnonzero(labels == cid)
     members = [rows[i] for i in idx]
     centre_z = Z[idx].mean(axis=0)
     dist = np.sqrt(((Z[idx] - centre_z) ** 2).sum(axis=1))
     rep = members[int(np.argmin(dist))]
     centroid = Descriptors(**dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist())))
+    if len(idx) > 1:
+        se = X[idx].std(axis=0, ddof=1) / math.sqrt(len(idx))
+    else:
+        se = S[idx[0]]
+    centroid_se = DescriptorSE(**{f"{d}_se": float(v) for d, v in zip(DESCRIPTORS, se)})
     eps = {t: _nanmax([m.get(f"epsilon_rel_{t}") for m in members]) for t in ("consumer", "firm", "government")}
     checked = [m for m in members if m.get("epsilon_max_rel") is not None and not math.isnan(m["epsilon_max_rel"])]
     return EquilibriumRow(
@@ -171,6 +208,9 @@ def _summarise(cid: int, rows, X: np.ndarray, Z: np.ndarray, labels: np.ndarray)
         spread=float(np.sqrt((dist**2).mean())),
         trivial_share=float(np.mean([bool(m["is_trivial"]) for m in members])),
         centroid=centroid,
+        centroid_se=centroid_se,
+        regime=regime(dataclasses.asdict(centroid)),
+        stability=float(stable),
         epsilon_rel_consumer=eps["consumer"],
         epsilon_rel_firm=eps["firm"],
         epsilon_rel_government=eps["government"],

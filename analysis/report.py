@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 
 from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
+from analysis.noise import REGIME_RULES, regime
 from pbt_econ.config import RunConfig, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
@@ -96,7 +97,8 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
         row = {k: v for k, v in row.items() if k not in ("cluster", "cluster_note")}
         if len(run_dirs) == 1:
             row.pop("run", None)
-        labelled.append({**row, "cluster": int(label), "cluster_note": note})
+        row_regime = regime(row) if label != INVALID else "invalid"
+        labelled.append({**row, "cluster": int(label), "cluster_note": note, "regime": row_regime})
     write_table(rows_to_table(labelled, "outcomes"), out / "outcomes.parquet")
     write_table(result.equilibria, out / "equilibria.parquet", "equilibria", EquilibriumRow)
 
@@ -126,11 +128,19 @@ def _fmt(v: Any) -> str:
 def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2) -> Path:
     e = config.economy
     pop = config.population
+    a = config.analysis
+    row_regimes = [regime(o) for o, lbl in zip(outcomes, result.labels) if lbl != INVALID]
+    regimes = sorted(set(row_regimes))
+    criterion = ("distinct beyond evaluation noise" if a.method == "noise"
+                 else f"distinct by {a.method} clustering")
     lines = [
         f"# pbt-econ report: {', '.join(d.name for d in run_dirs)}",
         "",
-        f"{len(outcomes)} outcomes, {len(result.equilibria)} distinct equilibria "
-        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified at the configured tolerances).",
+        f"{len(outcomes)} outcomes, {len(regimes)} regimes, {len(result.equilibria)} equilibria {criterion} "
+        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified).",
+        "",
+        f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}. "
+        "Rules, first match wins: " + "; ".join(f"**{name}**: {text}" for name, text, _ in REGIME_RULES) + ".",
         "",
         "## Configuration",
         "",
@@ -148,7 +158,15 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         "## Equilibria",
         "",
     ]
-    cols = ["cluster", "size", "welfare", "price", "wage", "hours", "consumption", "production", "exports",
+    if a.method == "noise":
+        lines[6:6] = [
+            f"Criterion: two outcomes are one equilibrium unless a descriptor differs beyond its evaluation noise "
+            f"({a.eval_seeds} evaluation seeds per outcome; z-test per descriptor, Holm-corrected at α = {a.alpha:g}) "
+            f"and by more than {a.min_relative_difference:.0%} of its size; equilibria are average-linkage "
+            f"clusters of that relation (groups merge while fewer than half their cross pairs are distinct). Stability: clusterwise bootstrap Jaccard over {a.bootstrap} resamples.",
+            "",
+        ]
+    cols = ["cluster", "size", "regime", "stability", "welfare", "price", "wage", "hours", "consumption", "production", "exports",
             "income_tax", "corporate_tax", "trivial_share", "epsilon_max_rel", "is_epsilon_equilibrium",
             "representative"]
     lines.append("| " + " | ".join(cols) + " |")

@@ -249,7 +249,19 @@ class BestResponseConfig:
 class AnalysisConfig:
     """Clustering of outcomes into equilibria (``analysis:``)."""
 
-    method: Literal["agglomerative", "hdbscan"] = "agglomerative"
+    method: Literal["noise", "agglomerative", "hdbscan"] = "noise"
+    """``noise``: outcomes are one equilibrium unless a descriptor differs beyond its evaluation noise
+    (a z-test per descriptor, Holm-corrected) *and* by more than ``min_relative_difference``;
+    ``agglomerative`` / ``hdbscan``: distance clustering of standardised descriptors."""
+    eval_seeds: int = 4
+    """Evaluation seeds per final outcome; their spread gives each descriptor a standard error."""
+    alpha: float = 0.05
+    """Family-wise error rate of the per-descriptor tests of one pair of outcomes (Holm)."""
+    min_relative_difference: float = 0.1
+    """Practical resolution: a descriptor separates two outcomes only if it differs by more than
+    this fraction of the larger magnitude."""
+    bootstrap: int = 200
+    """Bootstrap resamples for the clusters' stability (0: not computed)."""
     distance_threshold: float = 0.5
     """Agglomerative (average linkage): clusters merge while the mean distance between their
     members is below this, per descriptor (RMS over descriptors, standardised units)."""
@@ -260,8 +272,12 @@ class AnalysisConfig:
     """HDBSCAN's minimum cluster size."""
 
     def __post_init__(self) -> None:
-        if self.method not in ("agglomerative", "hdbscan"):
-            raise ConfigError(f"method = {self.method!r}: must be 'agglomerative' or 'hdbscan'")
+        if self.method not in ("noise", "agglomerative", "hdbscan"):
+            raise ConfigError(f"method = {self.method!r}: must be 'noise', 'agglomerative' or 'hdbscan'")
+        _check_number("eval_seeds", self.eval_seeds, low=1, integer=True)
+        _check_number("alpha", self.alpha, low=0, low_open=True, high=1, high_open=True)
+        _check_number("min_relative_difference", self.min_relative_difference, low=0)
+        _check_number("bootstrap", self.bootstrap, low=0, integer=True)
         _check_number("distance_threshold", self.distance_threshold, low=0, low_open=True)
         _check_number("relative_resolution", self.relative_resolution, low=0)
         _check_number("min_cluster_size", self.min_cluster_size, low=2, integer=True)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 from pbt_econ.episode import AGENT_TYPES
 
-__all__ = ["DESCRIPTORS", "TRIVIAL_HOURS", "TRIVIAL_PRODUCTION", "Descriptors", "OutcomeRow", "outcome_row"]
+__all__ = ["DESCRIPTORS", "TRIVIAL_HOURS", "TRIVIAL_PRODUCTION", "DescriptorSE", "Descriptors", "OutcomeRow",
+           "outcome_row", "summarise_evaluations"]
 
 TRIVIAL_HOURS = 1.0
 """Mean hours per consumer per step below which an economy counts as trivial."""
@@ -84,6 +85,27 @@ class Descriptors:
 DESCRIPTORS = tuple(f.name for f in dataclasses.fields(Descriptors))
 """Descriptor columns used for clustering, in order."""
 
+DescriptorSE = dataclasses.make_dataclass(
+    "DescriptorSE", [(f"{d}_se", float, dataclasses.field(default=math.nan)) for d in DESCRIPTORS], frozen=True)
+DescriptorSE.__doc__ = """Standard error of each descriptor (columns ``<descriptor>_se``), derived from
+:class:`Descriptors`: the spread of the outcome's evaluations over ``analysis.eval_seeds`` seeds divided
+by the square root of their number (NaN with one seed or in tables written before it existed)."""
+
+
+def summarise_evaluations(evaluations: list[Descriptors]) -> tuple[Descriptors, DescriptorSE]:
+    """Mean descriptors and their standard errors over evaluations on different seeds."""
+    n = len(evaluations)
+    mean = Descriptors.mean(evaluations)
+    se = {}
+    for d in DESCRIPTORS:
+        if n < 2:
+            se[f"{d}_se"] = math.nan
+            continue
+        m = getattr(mean, d)
+        var = sum((getattr(e, d) - m) ** 2 for e in evaluations) / (n - 1)
+        se[f"{d}_se"] = math.sqrt(var / n)
+    return mean, DescriptorSE(**se)
+
 
 @dataclass(frozen=True)
 class OutcomeRow:
@@ -97,7 +119,10 @@ class OutcomeRow:
     hyperparameters: str
     """The member's final searched hyperparameters as ``path=value`` pairs, ``;``-separated."""
     descriptors: Descriptors
-    """Flattened into one column per descriptor when written."""
+    """Flattened into one column per descriptor when written: the mean over ``eval_seeds`` evaluations,
+    the first of which is the best response's "before" evaluation."""
+    descriptor_se: DescriptorSE
+    """Standard errors of the descriptors (columns ``<descriptor>_se``)."""
     is_trivial: bool
     epsilon_abs_consumer: float
     epsilon_abs_firm: float
@@ -115,11 +140,14 @@ class OutcomeRow:
     """Every checked type passes its tolerance (False if none was checked)."""
     fixed_types: str = ""
     """Agent types with a fixed policy (``,``-separated): not learned, so not checked by best response."""
+    eval_seeds: int = 1
+    """Evaluation seeds the descriptors and their standard errors come from."""
 
 
 def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode: int,
                 hyperparameters: dict[str, float], descriptors: Descriptors, best_response_rows,
-                fixed_types: tuple[str, ...] = ()) -> OutcomeRow:
+                fixed_types: tuple[str, ...] = (), descriptor_se: DescriptorSE | None = None,
+                eval_seeds: int = 1) -> OutcomeRow:
     """Combine evaluation ``descriptors`` and best-response rows into an outcome.
 
     ``descriptors`` come from the best response's "before" evaluation, so an
@@ -141,7 +169,7 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
     return OutcomeRow(
         member_id=member_id, niche=niche, curriculum=curriculum, seed=seed, episode=episode,
         hyperparameters=";".join(f"{k}={v:.6g}" for k, v in sorted(hyperparameters.items())),
-        descriptors=descriptors, is_trivial=descriptors.trivial,
+        descriptors=descriptors, descriptor_se=descriptor_se or DescriptorSE(), is_trivial=descriptors.trivial,
         epsilon_abs_consumer=eps_abs["consumer"], epsilon_abs_firm=eps_abs["firm"],
         epsilon_abs_government=eps_abs["government"],
         epsilon_rel_consumer=eps_rel["consumer"], epsilon_rel_firm=eps_rel["firm"],
@@ -149,5 +177,5 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
         passes_consumer=passes["consumer"], passes_firm=passes["firm"], passes_government=passes["government"],
         epsilon_max_rel=max((eps_rel[t] for t in checked), default=math.nan),
         is_epsilon_equilibrium=bool(checked) and all(passes[t] for t in checked),
-        fixed_types=",".join(t for t in AGENT_TYPES if t in fixed_types),
+        fixed_types=",".join(t for t in AGENT_TYPES if t in fixed_types), eval_seeds=eval_seeds,
     )

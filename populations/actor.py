@@ -19,7 +19,8 @@ from pbt_econ.checkpoints import read_checkpoint
 from pbt_econ.config import RunConfig
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.member import Member
-from pbt_econ.outcomes import Descriptors
+from pbt_econ.outcomes import Descriptors, DescriptorSE, summarise_evaluations
+from pbt_econ.seeds import stream_seed
 from pbt_econ.tables import flatten
 
 __all__ = ["MemberWorker", "remote_worker_class"]
@@ -66,10 +67,21 @@ class MemberWorker:
         self.member.set_state(read_checkpoint(path)["state"])
         return self.member.episode
 
-    def finish(self) -> tuple[Descriptors, list[BestResponseRow]]:
-        """Descriptors (of the best response's "before" evaluation) and best-response rows of the final policies."""
-        report = best_response(self.member, self.member.config.best_response)
-        return report.before.stats.descriptors, report.rows
+    def finish(self) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
+        """Descriptors with standard errors, and best-response rows, of the final policies.
+
+        The descriptors are the mean over ``analysis.eval_seeds`` evaluations (seed stream ``eval``),
+        the first of which is the best response's "before" evaluation.
+        """
+        config = self.member.config
+        report = best_response(self.member, config.best_response)
+        evaluations = [report.before.stats.descriptors]
+        br = config.best_response
+        for k in range(1, config.analysis.eval_seeds):
+            seed = stream_seed(br.eval_seed, "eval", k)
+            evaluations.append(self.member.evaluate(br.eval_episodes, seed=seed).stats.descriptors)
+        mean, se = summarise_evaluations(evaluations)
+        return mean, se, report.rows
 
 
 def remote_worker_class():

@@ -271,12 +271,13 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[Ou
     finals = population.call_all("finish", lambda _m: (), lambda m: run_dir / "members" / m / "final.pt")
     outcomes, br_rows = [], []
     for m, r in sorted(population.records.items()):
-        descriptors, rows = finals[m]
+        descriptors, descriptor_se, rows = finals[m]
         br_rows.extend(rows)
         outcomes.append(outcome_row(
             member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
             episode=config.population.episodes, hyperparameters=r.hyperparameters,
             descriptors=descriptors, best_response_rows=rows, fixed_types=tuple(config.fixed),
+            descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds,
         ))
     from pbt_econ.best_response import BestResponseRow
 

@@ -87,7 +87,7 @@ TABLES = {
     "`metrics`": (MetricsRow, {"segment", "trial", "restarts"}),  # the search adds its bookkeeping columns
     "`lineage`": (LineageRow, set()),
     "`best_response`": (BestResponseRow, set()),
-    "`outcomes`": (OutcomeRow, {"cluster", "cluster_note", "run"}),  # analysis adds these
+    "`outcomes`": (OutcomeRow, {"cluster", "cluster_note", "regime", "run"}),  # analysis adds these
     "`equilibria`": (EquilibriumRow, set()),
 }
 

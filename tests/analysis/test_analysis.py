@@ -33,6 +33,7 @@ def outcome(member_id: str, rng: random.Random | None = None, centre: dict | Non
     base.update(centre or {})
     if rng is not None:
         base = {k: v * (1 + rng.gauss(0, 0.02)) for k, v in base.items()}
+    base.update({f"{k}_se": 0.02 * abs(v) for k, v in base.items()})  # evaluation noise like the planted spread
     row = dict(member_id=member_id, niche="paper", curriculum="paper", seed=0, episode=100, hyperparameters="",
                is_trivial=False, epsilon_abs_consumer=0.1, epsilon_abs_firm=0.1, epsilon_abs_government=0.1,
                epsilon_rel_consumer=0.01, epsilon_rel_firm=0.05, epsilon_rel_government=0.005,
@@ -150,8 +151,17 @@ def test_plots_and_report(tmp_path):
         assert f"(plots/{p.path.name})" in report
     labelled = read_table(tmp_path / "run" / "outcomes.parquet", "outcomes").to_pylist()
     assert {r["cluster"] for r in labelled} == {0, 1, 2}
+    # CENTRES 0 and 1 are active (export share about 0.5: domestic or export-led), 2 produces nothing
+    from analysis.noise import regime
+
+    regimes = {r["regime"] for r in labelled}
+    assert regimes == {regime(r) for r in rows} and "trivial" in regimes and regimes <= {"domestic", "export-led",
+                                                                                         "trivial"}
+    assert report.splitlines()[2] == (f"12 outcomes, {len(regimes)} regimes, 3 equilibria distinct beyond evaluation "
+                                      "noise (3 ε-verified).")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
     assert eq.num_rows == 3
+    assert {"regime", "stability", "price_se", "welfare_se"} <= set(eq.column_names)
     # the relation r^2 of the planted data: price and consumption move together exactly
     assert result.r2["price~consumption"] > 0.9
     x = [1.0, 2.0, 3.0, 4.0]

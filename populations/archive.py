@@ -1,0 +1,139 @@
+"""A MAP-Elites archive over two outcome descriptors, and the unseen-equilibria estimate.
+
+Pure data and functions (no Ray, no files), for a quality-diversity
+population: the descriptor plane (e.g. export share x income tax) is cut
+into a grid of cells; each cell keeps its best member by a stated quality
+(:func:`quality`): ε-verified first, then the lowest best-response gain,
+then welfare. :meth:`Archive.insert` keeps the better of the incumbent and
+the candidate and records every event; :meth:`Archive.sparse_cells` lists
+the filled cells visited least, whose elites stalled members restart from.
+
+:func:`chao1` estimates how many equilibria a search has not seen from how
+many it saw once (singletons) and twice (doubletons) (Chao 1984, bias-
+corrected form, with Chao's 1987 log-normal 95% interval).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+__all__ = ["Archive", "ArchiveEvent", "Elite", "chao1", "quality"]
+
+
+@dataclass(frozen=True)
+class Elite:
+    """A member's outcome as the archive sees it."""
+
+    member_id: str
+    episode: int
+    x: float
+    """First archive descriptor (e.g. ``export_share``)."""
+    y: float
+    """Second archive descriptor (e.g. ``income_tax``)."""
+    verified: bool
+    """Passed the (cheap or full) best-response check."""
+    br_gain: float
+    """Largest relative best-response gain over types (NaN: not probed)."""
+    welfare: float
+
+
+def quality(e: Elite) -> tuple[int, float, float]:
+    """Sort key, larger is better: ε-verified, then lower best-response gain, then higher welfare."""
+    gain = e.br_gain if math.isfinite(e.br_gain) else math.inf
+    return (int(e.verified), -gain, e.welfare if math.isfinite(e.welfare) else -math.inf)
+
+
+@dataclass(frozen=True)
+class ArchiveEvent:
+    """One insertion attempt: ``added`` (empty cell), ``replaced`` or ``rejected``."""
+
+    cell: tuple[int, int]
+    member_id: str
+    episode: int
+    outcome: str
+    previous: str
+    """The incumbent's member id (``""`` for an empty cell)."""
+
+
+@dataclass
+class Archive:
+    """A grid of ``bins`` x ``bins`` cells over ``[x_low, x_high] x [y_low, y_high]`` (values clipped)."""
+
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    bins: int = 5
+    elites: dict[tuple[int, int], Elite] = field(default_factory=dict)
+    visits: dict[tuple[int, int], int] = field(default_factory=dict)
+    history: list[ArchiveEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in (("x_range", self.x_range), ("y_range", self.y_range)):
+            if not hi > lo:
+                raise ValueError(f"{name} = {(lo, hi)}: high must exceed low")
+        if self.bins < 1:
+            raise ValueError(f"bins = {self.bins}: must be >= 1")
+
+    def cell(self, x: float, y: float) -> tuple[int, int]:
+        """The cell of a point (outside the ranges: the nearest edge cell)."""
+
+        def index(v: float, lo: float, hi: float) -> int:
+            if not math.isfinite(v):
+                return 0
+            return min(self.bins - 1, max(0, int((v - lo) / (hi - lo) * self.bins)))
+
+        return index(x, *self.x_range), index(y, *self.y_range)
+
+    def insert(self, elite: Elite) -> ArchiveEvent:
+        """Place ``elite``: it takes an empty cell or replaces a worse incumbent; every attempt is recorded."""
+        c = self.cell(elite.x, elite.y)
+        self.visits[c] = self.visits.get(c, 0) + 1
+        incumbent = self.elites.get(c)
+        if incumbent is None:
+            outcome = "added"
+        elif quality(elite) > quality(incumbent):
+            outcome = "replaced"
+        else:
+            outcome = "rejected"
+        if outcome != "rejected":
+            self.elites[c] = elite
+        event = ArchiveEvent(c, elite.member_id, elite.episode, outcome, incumbent.member_id if incumbent else "")
+        self.history.append(event)
+        return event
+
+    def sparse_cells(self, k: int, rng: random.Random) -> list[tuple[int, int]]:
+        """``k`` filled cells, least visited first (ties broken by ``rng``), repeating if fewer are filled."""
+        filled = list(self.elites)
+        if not filled or k <= 0:
+            return []
+        rng.shuffle(filled)
+        filled.sort(key=lambda c: self.visits.get(c, 0))
+        return [filled[i % len(filled)] for i in range(k)]
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of cells filled."""
+        return len(self.elites) / (self.bins * self.bins)
+
+
+def chao1(counts: list[int]) -> tuple[float, float, float]:
+    """Estimated total number of classes, with a 95% interval, from how often each seen class was seen.
+
+    ``counts[i]`` = how many outcomes fell into seen equilibrium ``i``. Bias-corrected Chao1:
+    ``S = S_obs + f1 (f1 - 1) / (2 (f2 + 1))``; interval by Chao's (1987) log-normal method, whose
+    lower end is never below ``S_obs``. Returns ``(estimate, low, high)``.
+    """
+    counts = [c for c in counts if c > 0]
+    s_obs = len(counts)
+    f1 = sum(1 for c in counts if c == 1)
+    f2 = sum(1 for c in counts if c == 2)
+    estimate = s_obs + f1 * (f1 - 1) / (2 * (f2 + 1))
+    unseen = estimate - s_obs
+    if unseen <= 0:
+        return float(s_obs), float(s_obs), float(s_obs)
+    # Variance of the bias-corrected estimator (Chao 2005)
+    var = (f1 * (f1 - 1) / (2 * (f2 + 1)) + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
+           + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
+    c = math.exp(1.96 * math.sqrt(math.log(1 + var / unseen**2)))
+    return float(estimate), float(s_obs + unseen / c), float(s_obs + unseen * c)

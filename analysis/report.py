@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
 from analysis.noise import REGIME_RULES, regime
+from analysis.stats import chao1
 from pbt_econ.config import RunConfig, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
@@ -125,6 +126,15 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _unseen_line(result) -> str:
+    """How many equilibria the search has likely not seen (Chao1 over the equilibria's sizes)."""
+    sizes = [q.size for q in result.equilibria]
+    estimate, low, high = chao1(sizes)
+    f1, f2 = sizes.count(1), sizes.count(2)
+    return (f"Unseen equilibria (Chao1 from {f1} seen once, {f2} seen twice): about {estimate - len(sizes):.1f} more "
+            f"than the {len(sizes)} seen (total {estimate:.1f}, 95% interval {low:.1f}–{high:.1f}).")
+
+
 def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2) -> Path:
     e = config.economy
     pop = config.population
@@ -138,6 +148,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         "",
         f"{len(outcomes)} outcomes, {len(regimes)} regimes, {len(result.equilibria)} equilibria {criterion} "
         f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified).",
+        "",
+        _unseen_line(result),
         "",
         f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}. "
         "Rules, first match wins: " + "; ".join(f"**{name}**: {text}" for name, text, _ in REGIME_RULES) + ".",
@@ -159,7 +171,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         "",
     ]
     if a.method == "noise":
-        lines[6:6] = [
+        lines[8:8] = [
             f"Criterion: two outcomes are one equilibrium unless a descriptor differs beyond its evaluation noise "
             f"({a.eval_seeds} evaluation seeds per outcome; z-test per descriptor, Holm-corrected at α = {a.alpha:g}) "
             f"and by more than {a.min_relative_difference:.0%} of its size; equilibria are average-linkage "

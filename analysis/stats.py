@@ -14,7 +14,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
-__all__ = ["bootstrap_ci", "mean_ci", "t_quantile", "wilson_interval"]
+__all__ = ["bootstrap_ci", "chao1", "mean_ci", "t_quantile", "wilson_interval"]
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -65,3 +65,25 @@ def bootstrap_ci(data: Sequence, statistic: Callable[[Sequence], float], resampl
     lo = stats[int(math.floor((1 - confidence) / 2 * (len(stats) - 1)))]
     hi = stats[int(math.ceil((1 + confidence) / 2 * (len(stats) - 1)))]
     return lo, hi
+
+
+def chao1(counts: list[int]) -> tuple[float, float, float]:
+    """Estimated total number of classes, with a 95% interval, from how often each seen class was seen.
+
+    ``counts[i]`` = how many outcomes fell into seen equilibrium ``i``. Bias-corrected Chao1:
+    ``S = S_obs + f1 (f1 - 1) / (2 (f2 + 1))``; interval by Chao's (1987) log-normal method, whose
+    lower end is never below ``S_obs``. Returns ``(estimate, low, high)``.
+    """
+    counts = [c for c in counts if c > 0]
+    s_obs = len(counts)
+    f1 = sum(1 for c in counts if c == 1)
+    f2 = sum(1 for c in counts if c == 2)
+    estimate = s_obs + f1 * (f1 - 1) / (2 * (f2 + 1))
+    unseen = estimate - s_obs
+    if unseen <= 0:
+        return float(s_obs), float(s_obs), float(s_obs)
+    # Variance of the bias-corrected estimator (Chao 2005)
+    var = (f1 * (f1 - 1) / (2 * (f2 + 1)) + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
+           + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
+    c = math.exp(1.96 * math.sqrt(math.log(1 + var / unseen**2)))
+    return float(estimate), float(s_obs + unseen / c), float(s_obs + unseen * c)

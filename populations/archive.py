@@ -8,9 +8,8 @@ then welfare. :meth:`Archive.insert` keeps the better of the incumbent and
 the candidate and records every event; :meth:`Archive.sparse_cells` lists
 the filled cells visited least, whose elites stalled members restart from.
 
-:func:`chao1` estimates how many equilibria a search has not seen from how
-many it saw once (singletons) and twice (doubletons) (Chao 1984, bias-
-corrected form, with Chao's 1987 log-normal 95% interval).
+How many equilibria a search has not seen is estimated in the analysis
+(:func:`analysis.stats.chao1`).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-__all__ = ["Archive", "ArchiveEvent", "Elite", "chao1", "quality"]
+__all__ = ["Archive", "ArchiveEvent", "Elite", "quality"]
 
 
 @dataclass(frozen=True)
@@ -115,25 +114,3 @@ class Archive:
     def coverage(self) -> float:
         """Fraction of cells filled."""
         return len(self.elites) / (self.bins * self.bins)
-
-
-def chao1(counts: list[int]) -> tuple[float, float, float]:
-    """Estimated total number of classes, with a 95% interval, from how often each seen class was seen.
-
-    ``counts[i]`` = how many outcomes fell into seen equilibrium ``i``. Bias-corrected Chao1:
-    ``S = S_obs + f1 (f1 - 1) / (2 (f2 + 1))``; interval by Chao's (1987) log-normal method, whose
-    lower end is never below ``S_obs``. Returns ``(estimate, low, high)``.
-    """
-    counts = [c for c in counts if c > 0]
-    s_obs = len(counts)
-    f1 = sum(1 for c in counts if c == 1)
-    f2 = sum(1 for c in counts if c == 2)
-    estimate = s_obs + f1 * (f1 - 1) / (2 * (f2 + 1))
-    unseen = estimate - s_obs
-    if unseen <= 0:
-        return float(s_obs), float(s_obs), float(s_obs)
-    # Variance of the bias-corrected estimator (Chao 2005)
-    var = (f1 * (f1 - 1) / (2 * (f2 + 1)) + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
-           + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
-    c = math.exp(1.96 * math.sqrt(math.log(1 + var / unseen**2)))
-    return float(estimate), float(s_obs + unseen / c), float(s_obs + unseen * c)

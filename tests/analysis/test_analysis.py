@@ -159,6 +159,8 @@ def test_plots_and_report(tmp_path):
                                                                                          "trivial"}
     assert report.splitlines()[2] == (f"12 outcomes, {len(regimes)} regimes, 3 equilibria distinct beyond evaluation "
                                       "noise (3 ε-verified).")
+    # three equilibria of four outcomes each: none seen once, so nothing is estimated unseen
+    assert report.splitlines()[4].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
     assert eq.num_rows == 3
     assert {"regime", "stability", "price_se", "welfare_se"} <= set(eq.column_names)

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from populations.archive import Archive, Elite, chao1, quality
+from analysis.stats import chao1
+from populations.archive import Archive, Elite, quality
 
 
 def elite(member="m", x=0.1, y=0.1, verified=False, gain=0.5, welfare=100.0, episode=10):

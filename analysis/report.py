@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pbt_econ.config import RunConfig, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import DESCRIPTORS
+from pbt_econ.rundir import RunDir
 from pbt_econ.tables import flatten, read_table, rows_to_table, write_table
 
 __all__ = ["AnalysisResult", "analyse_runs"]
@@ -39,11 +41,12 @@ class AnalysisResult:
     report: Path
 
 
-def _read_many(run_dirs: list[Path], name: str, kind: str, required: bool) -> list[dict[str, Any]]:
-    """Rows of ``name`` from every run directory (one dataset), with a ``run`` column if several."""
+def _read_many(run_dirs: list[Path], file_of: Callable[[RunDir], Path], kind: str,
+               required: bool) -> list[dict[str, Any]]:
+    """Rows of one table (``file_of(layout)``) from every run directory (one dataset), with a ``run`` column if several."""
     files = []
     for d in run_dirs:
-        path = d / name
+        path = file_of(RunDir(d))
         if path.exists():
             read_table(path, kind)  # checks kind and schema version, with a clear error
             files.append(path)
@@ -65,7 +68,7 @@ def _read_many(run_dirs: list[Path], name: str, kind: str, required: bool) -> li
 def _config_of(run_dir: Path) -> RunConfig | None:
     """The run's config; ``None`` when it has none. A config.yaml that does not load is an error, not
     a silent fall-back to defaults (which would misdescribe the run)."""
-    path = run_dir / "config.yaml"
+    path = RunDir(run_dir).config
     if not path.exists():
         return None
     try:
@@ -86,11 +89,12 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
     if out.exists() and not out.is_dir():
         raise AnalysisError(f"--out {out}: exists and is not a directory")
     config = _config_of(run_dirs[0]) or RunConfig()
-    (out / "plots").mkdir(parents=True, exist_ok=True)
+    layout = RunDir(out)
+    layout.plots.mkdir(parents=True, exist_ok=True)
 
-    outcomes = _read_many(run_dirs, "outcomes.parquet", "outcomes", required=True)
-    metrics = _read_many(run_dirs, "metrics.parquet", "metrics", required=False)
-    lineage = _read_many(run_dirs, "lineage.parquet", "lineage", required=False)
+    outcomes = _read_many(run_dirs, lambda d: d.outcomes, "outcomes", required=True)
+    metrics = _read_many(run_dirs, lambda d: d.metrics, "metrics", required=False)
+    lineage = _read_many(run_dirs, lambda d: d.lineage, "lineage", required=False)
     result = cluster_outcomes(outcomes, config.analysis)
 
     labelled = []
@@ -100,20 +104,20 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
             row.pop("run", None)
         row_regime = regime(row) if label != INVALID else "invalid"
         labelled.append({**row, "cluster": int(label), "cluster_note": note, "regime": row_regime})
-    write_table(rows_to_table(labelled, "outcomes"), out / "outcomes.parquet")
-    write_table(result.equilibria, out / "equilibria.parquet", "equilibria", EquilibriumRow)
+    write_table(rows_to_table(labelled, "outcomes"), layout.outcomes)
+    write_table(result.equilibria, layout.equilibria, "equilibria", EquilibriumRow)
 
     eq_rows = [flatten(e) for e in result.equilibria]
     tolerance = config.best_response.tolerance
     drawn = [
-        plots.spectrum(outcomes, result.labels, out / "plots" / "spectrum.png"),
-        plots.profiles(eq_rows, DESCRIPTORS, out / "plots" / "profiles.png"),
-        plots.epsilon_bars(eq_rows, tolerance, out / "plots" / "epsilon.png"),
+        plots.spectrum(outcomes, result.labels, layout.plots / "spectrum.png"),
+        plots.profiles(eq_rows, DESCRIPTORS, layout.plots / "profiles.png"),
+        plots.epsilon_bars(eq_rows, tolerance, layout.plots / "epsilon.png"),
     ]
-    relations, r2 = plots.paper_relations(outcomes, result.labels, out / "plots" / "relations.png")
+    relations, r2 = plots.paper_relations(outcomes, result.labels, layout.plots / "relations.png")
     drawn.append(relations)
     if metrics:
-        drawn.append(plots.training_curves(metrics, lineage, out / "plots" / "training_curves.png"))
+        drawn.append(plots.training_curves(metrics, lineage, layout.plots / "training_curves.png"))
     report = _write_report(out, run_dirs, config, outcomes, result, drawn, r2)
     return AnalysisResult(out, result.equilibria, drawn, r2, report)
 
@@ -207,4 +211,4 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
               "- `equilibria.parquet`: one row per cluster",
               "- `metrics.parquet`, `lineage.parquet`, `best_response.parquet`: training, PBT events, deviations",
               "- columns and units: docs/outputs.md", ""]
-    return atomic_write_text(out / "report.md", "\n".join(lines))
+    return atomic_write_text(RunDir(out).report, "\n".join(lines))

@@ -46,6 +46,7 @@ from pbt_econ.episode import AGENT_TYPES, best_response_spec
 from pbt_econ.member import Member, build_policies
 from pbt_econ.ppo import make_optimizer
 from pbt_econ.records import EvalResult
+from pbt_econ.rundir import RunDir, TrainDir
 from pbt_econ.seeds import stream_seed
 
 __all__ = ["BestResponseReport", "BestResponseRow", "best_response", "deviate", "find_checkpoints", "main"]
@@ -176,13 +177,14 @@ def find_checkpoints(path: Path) -> list[Path]:
         return [path]
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file or run directory")
-    if (path / "checkpoint.pt").is_file():
-        return [path / "checkpoint.pt"]
-    finals = sorted(path.glob("members/*/final.pt"))
+    if TrainDir(path).checkpoint.is_file():
+        return [TrainDir(path).checkpoint]
+    run = RunDir(path)
+    finals = [f for m in run.member_ids() if (f := run.final_checkpoint(m)).is_file()]
     if finals:
         return finals
     # An unfinished search: each member's newest segment checkpoint.
-    newest = [max(segs) for d in sorted(path.glob("members/*")) if (segs := sorted(d.glob("seg_*.pt")))]
+    newest = [segs[-1] for m in run.member_ids() if (segs := run.segment_checkpoints(m))]
     if newest:
         return newest
     raise CheckpointError(f"{path}: holds no checkpoint.pt and no members/*/final.pt or seg_*.pt")
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoints = find_checkpoints(args.target)
         from pbt_econ.preflight import check_device, check_output_file
 
-        out = args.out or (args.target.parent if args.target.is_file() else args.target) / "best_response.parquet"
+        out = args.out or TrainDir(args.target.parent if args.target.is_file() else args.target).best_response
         check_output_file(out, suffix=".parquet")
         if args.device:
             from pbt_econ.config_schema import RunConfig

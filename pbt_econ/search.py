@@ -25,6 +25,7 @@ from pbt_econ.checkpoints import CheckpointError
 from pbt_econ.config import RunConfig, dump_config, load_config
 from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
+from pbt_econ.rundir import RunDir
 
 __all__ = ["main", "search"]
 
@@ -60,8 +61,10 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
     from pbt_econ.checkpoints import CheckpointError, read_checkpoint
     from pbt_econ.config import config_from_dict, config_to_dict
 
-    for member_dir in sorted((run_dir / "members").glob("*")):
-        paths = sorted(member_dir.glob("seg_*.pt")) + sorted(member_dir.glob("final.pt"))
+    layout = RunDir(run_dir)
+    for member_id in layout.member_ids():
+        final = layout.final_checkpoint(member_id)
+        paths = layout.segment_checkpoints(member_id) + ([final] if final.exists() else [])
         for path in paths[-2:]:
             payload = read_checkpoint(path)
             try:
@@ -73,7 +76,7 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
                 if mine != theirs:
                     key = next(k for k in mine if mine[k] != theirs.get(k))
                     raise CheckpointError(f"{path}: from a different {section} ({section}.{key} = {theirs.get(key)!r} "
-                                          f"there, {mine[key]!r} in {run_dir / 'config.yaml'})")
+                                          f"there, {mine[key]!r} in {layout.config})")
 
 
 def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str | None = None,
@@ -96,7 +99,7 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
         print(notice, file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
-        atomic_write_text(run_dir / "config.yaml", dump_config(config))
+        atomic_write_text(RunDir(run_dir).config, dump_config(config))
     result = run_search(config, run_dir, resume=resume, address=address, show_progress=show_progress)
     if analyse:
         from analysis.report import analyse_runs
@@ -115,7 +118,7 @@ def _print_summary(outcomes, run_dir: Path) -> None:
         print(f"{o.member_id:<7}{o.niche:<14}{d.welfare:>10.4g}{d.hours:>8.0f}{d.price:>8.0f}{d.wage:>7.1f}"
               f"{d.production:>8.3g}{d.income_tax:>7.2f}{d.corporate_tax:>7.2f}{o.epsilon_max_rel:>9.3g}"
               f"  {'yes' if o.is_epsilon_equilibrium else 'no ':<4} {'yes' if o.is_trivial else 'no'}")
-    if (run_dir / "report.md").exists():
+    if RunDir(run_dir).report.exists():
         print(f"\nreport: {run_dir / 'report.md'}")
     print(f"outputs: {run_dir}")
 
@@ -137,16 +140,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.config is not None or args.overrides or args.out is not None:
                 raise ConfigError("--resume uses RUN_DIR/config.yaml; do not combine it with --config, --set or --out")
             run_dir = args.resume
-            if not (run_dir / "config.yaml").exists():
+            if not RunDir(run_dir).config.exists():
                 raise ConfigError(f"{run_dir}: no config.yaml, not a search run directory")
-            state = run_dir / "driver.json"
+            state = RunDir(run_dir).driver_state
             if state.exists() and json.loads(state.read_text()).get("finished"):
                 print(f"{run_dir}: search already finished; re-running the analysis only")
-            config = load_config(run_dir / "config.yaml")
+            config = load_config(RunDir(run_dir).config)
         else:
             config = load_config(args.config, args.overrides)
             run_dir = args.out or Path("runs") / config.name
-            if (run_dir / "driver.json").exists():
+            if RunDir(run_dir).driver_state.exists():
                 raise ConfigError(f"{run_dir}: already holds a search; pass --resume {run_dir} or choose --out")
         result = search(config, run_dir, resume=args.resume is not None, address=args.address,
                         show_progress=not args.no_progress and sys.stderr.isatty(), analyse=not args.no_analysis)

@@ -28,6 +28,7 @@ from pbt_econ.files import atomic_write_text, remove_stale_temporaries
 from pbt_econ.member import Member
 from pbt_econ.preflight import check_device, check_output_dir
 from pbt_econ.rollout import NonFiniteError
+from pbt_econ.rundir import TrainDir
 from pbt_econ.tables import flatten, read_table, write_table
 
 __all__ = ["main", "run_training"]
@@ -64,8 +65,9 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
     """
     check_output_dir(out)
     check_device(config.device)
-    checkpoint = out / "checkpoint.pt"
-    metrics_path = out / "metrics.parquet"
+    layout = TrainDir(out)
+    checkpoint = layout.checkpoint
+    metrics_path = layout.metrics
     rows: list[dict] = []
     if resume:
         if not checkpoint.exists():
@@ -82,7 +84,7 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
             raise CheckpointError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
         member = Member(config, member_id=config.name)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", dump_config(config))
+    atomic_write_text(layout.config, dump_config(config))
 
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NonFiniteError as exc:
-        print(f"error: {exc}\nlast good checkpoint: {out / 'checkpoint.pt'}", file=sys.stderr)
+        print(f"error: {exc}\nlast good checkpoint: {TrainDir(out).checkpoint}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         command = " ".join(["python -m pbt_econ.train", *(argv if argv is not None else sys.argv[1:])])
@@ -161,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             command += " --resume"
         print(f"\ninterrupted; continue with: {command}", file=sys.stderr)
         return 130
-    if (out / "metrics.parquet").exists():
-        metrics = read_table(out / "metrics.parquet", "metrics").to_pylist()
+    if TrainDir(out).metrics.exists():
+        metrics = read_table(TrainDir(out).metrics, "metrics").to_pylist()
         print(_summary(metrics[-1]))
     print(f"member trained to episode {member.episode}; outputs in {out}")
     return 0

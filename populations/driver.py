@@ -38,6 +38,7 @@ from typing import Any
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
+from pbt_econ.rundir import RunDir
 from pbt_econ.seeds import member_seed, trial_seed
 from pbt_econ.tables import read_table, unflatten, write_table
 from populations.members import MemberRecord, Population, SearchError, start_ray
@@ -98,7 +99,8 @@ def run_search(
     started = time.perf_counter()
     pop = config.population
     run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / "driver.json"
+    layout = RunDir(run_dir)
+    state_path = layout.driver_state
     space = config.search_space
     training_paths = sorted(p for p in space if p.startswith("training."))
     curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
@@ -106,9 +108,8 @@ def run_search(
 
     if resume and state_path.exists():
         saved = json.loads(state_path.read_text())
-        if saved.get("finished") and (run_dir / "outcomes.parquet").exists():
-            outcomes = [unflatten(OutcomeRow, r)
-                        for r in read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()]
+        if saved.get("finished") and layout.outcomes.exists():
+            outcomes = [unflatten(OutcomeRow, r) for r in read_table(layout.outcomes, "outcomes").to_pylist()]
             return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
         records = [MemberRecord(**r) for r in saved["members"]]
         segment = int(saved["segment"])
@@ -126,7 +127,7 @@ def run_search(
                                                   "members": [dataclasses.asdict(r) for r in records]},
                                                  indent=1, sort_keys=True))
 
-    metrics_path, lineage_path = run_dir / "metrics.parquet", run_dir / "lineage.parquet"
+    metrics_path, lineage_path = layout.metrics, layout.lineage
     start_episode = min(segment * pop.ready_interval, pop.episodes)
     metrics = [r for r in read_table(metrics_path, "metrics").to_pylist()
                if r["episode"] <= start_episode] if metrics_path.exists() else []
@@ -157,7 +158,7 @@ def run_search(
         save_state()
         for r in records:
             # Interrupted during the final best response: every member is at its final.pt.
-            ck = (run_dir / "members" / r.member_id / "final.pt" if segment >= n_segments
+            ck = (layout.final_checkpoint(r.member_id) if segment >= n_segments
                   else population.checkpoint(r.member_id, segment))
             population.spawn(r.member_id, ck if ck.exists() else None)
             if not ck.exists():
@@ -195,7 +196,7 @@ def run_search(
                 population.call_all("save", lambda m, nxt=nxt: (str(population.checkpoint(m, nxt)),),
                                     lambda m, seg=seg: population.checkpoint(m, seg))
             else:
-                population.call_all("save", lambda m: (str(run_dir / "members" / m / "final.pt"),),
+                population.call_all("save", lambda m: (str(layout.final_checkpoint(m)),),
                                     lambda m, seg=seg: population.checkpoint(m, seg))
             segment += 1
             save_state()
@@ -219,8 +220,8 @@ def run_search(
 def _prune_checkpoints(population: Population, segment: int) -> None:
     """Keep the checkpoints of the current and previous segment only."""
     for m in population.records:
-        for old in (population.run_dir / "members" / m).glob("seg_*.pt"):
-            if int(old.stem.removeprefix("seg_")) < segment - 1:
+        for old in population.layout.segment_checkpoints(m):
+            if RunDir.segment_of(old) < segment - 1:
                 old.unlink(missing_ok=True)
 
 
@@ -268,7 +269,8 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[Ou
     """Evaluate and best-respond every final member; write outcomes and best-response tables."""
     if population.show_progress:
         print("best response and evaluation of every member ...", flush=True)
-    finals = population.call_all("finish", lambda _m: (), lambda m: run_dir / "members" / m / "final.pt")
+    layout = population.layout
+    finals = population.call_all("finish", lambda _m: (), layout.final_checkpoint)
     outcomes, br_rows = [], []
     for m, r in sorted(population.records.items()):
         descriptors, descriptor_se, rows = finals[m]
@@ -281,6 +283,6 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[Ou
         ))
     from pbt_econ.best_response import BestResponseRow
 
-    write_table(br_rows, run_dir / "best_response.parquet", "best_response", BestResponseRow)
-    write_table(outcomes, run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
+    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
+    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
     return outcomes

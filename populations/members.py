@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_econ.config import RunConfig, load_curriculum, replace_path
+from pbt_econ.rundir import RunDir
 
 __all__ = ["MemberRecord", "Population", "SearchError", "start_ray"]
 
@@ -73,6 +74,7 @@ class Population:
         self.ray = ray
         self.config = config
         self.run_dir = run_dir
+        self.layout = RunDir(run_dir)
         self.records = {r.member_id: r for r in records}
         self.actors: dict[str, Any] = {}
         pop = config.population
@@ -96,7 +98,7 @@ class Population:
         return config, load_curriculum(record.curriculum)
 
     def checkpoint(self, member_id: str, segment: int) -> Path:
-        return self.run_dir / "members" / member_id / f"seg_{segment:04d}.pt"
+        return self.layout.segment_checkpoint(member_id, segment)
 
     def spawn(self, member_id: str, load: Path | None) -> None:
         record = self.records[member_id]

@@ -133,15 +133,31 @@ def test_before_after_and_untrained_share_spec_episodes_and_random_numbers():
 
 
 def test_outcome_descriptors_come_from_the_before_evaluation():
-    """The search's outcome row is described by the very rollouts its epsilon was measured on."""
+    """The search's outcome row is described by the very rollouts its epsilon was measured on: with one
+    evaluation seed exactly the "before" evaluation; with K seeds their mean, the first being "before"."""
+    from pbt_econ.config import AnalysisConfig
+    from pbt_econ.outcomes import Descriptors
+    from pbt_econ.seeds import stream_seed
     from populations.actor import MemberWorker
 
-    config = dataclasses.replace(small_config(), best_response=BestResponseConfig(episodes=2, eval_episodes=2))
+    config = dataclasses.replace(small_config(), best_response=BestResponseConfig(episodes=2, eval_episodes=2),
+                                 analysis=AnalysisConfig(eval_seeds=1))
     worker = MemberWorker(config, config.curriculum, 3, "m", threads=0)
     worker.train(4)
-    descriptors, rows = worker.finish()
+    descriptors, se, rows = worker.finish()
     report = best_response(worker.member, config.best_response)
     assert descriptors == report.before.stats.descriptors
-    assert rows == report.rows
+    assert rows == report.rows and math.isnan(se.price_se)
     assert descriptors.welfare == pytest.approx(report.before.mean("government"))
     assert [r.reward_before for r in rows] == [report.before.mean(t) for t in AGENT_TYPES]
+    three = dataclasses.replace(config, analysis=AnalysisConfig(eval_seeds=3))
+    worker.member.config = three
+    mean, se, _ = worker.finish()
+    br = three.best_response
+    evals = [report.before.stats.descriptors] + [
+        worker.member.evaluate(br.eval_episodes, seed=stream_seed(br.eval_seed, "eval", k)).stats.descriptors
+        for k in (1, 2)]
+    assert mean == Descriptors.mean(evals)
+    prices = [e.price for e in evals]
+    m = sum(prices) / 3
+    assert se.price_se == pytest.approx(math.sqrt(sum((p - m) ** 2 for p in prices) / 2 / 3))

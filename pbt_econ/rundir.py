@@ -1,0 +1,127 @@
+"""The run-directory layout: the one place where the paths of a run's files are spelled.
+
+A search run directory (``python -m pbt_econ.search``)::
+
+    runs/<name>/
+      config.yaml  driver.json  optuna.db
+      metrics.parquet  lineage.parquet  outcomes.parquet  best_response.parquet  equilibria.parquet
+      report.md  plots/*.png
+      members/<id>/seg_NNNN.pt, final.pt
+
+A training directory (``python -m pbt_econ.train``)::
+
+    <out>/config.yaml  checkpoint.pt  metrics.parquet  [best_response.parquet]
+
+The driver, best response, the train CLI and the analysis all reach files
+through :class:`RunDir` and :class:`TrainDir`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["RunDir", "TrainDir"]
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths of a search run directory (nothing is created or read here)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def driver_state(self) -> Path:
+        return self.root / "driver.json"
+
+    @property
+    def optuna_db(self) -> Path:
+        return self.root / "optuna.db"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.parquet"
+
+    @property
+    def lineage(self) -> Path:
+        return self.root / "lineage.parquet"
+
+    @property
+    def outcomes(self) -> Path:
+        return self.root / "outcomes.parquet"
+
+    @property
+    def best_response(self) -> Path:
+        return self.root / "best_response.parquet"
+
+    @property
+    def equilibria(self) -> Path:
+        return self.root / "equilibria.parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def members(self) -> Path:
+        return self.root / "members"
+
+    def member(self, member_id: str) -> Path:
+        return self.members / member_id
+
+    def segment_checkpoint(self, member_id: str, segment: int) -> Path:
+        """The checkpoint a member saves when segment ``segment`` starts."""
+        return self.member(member_id) / f"seg_{segment:04d}.pt"
+
+    def final_checkpoint(self, member_id: str) -> Path:
+        return self.member(member_id) / "final.pt"
+
+    def segment_checkpoints(self, member_id: str) -> list[Path]:
+        """A member's segment checkpoints, oldest first."""
+        return sorted(self.member(member_id).glob("seg_*.pt"))
+
+    @staticmethod
+    def segment_of(checkpoint: Path) -> int:
+        """The segment number of a ``seg_NNNN.pt`` path."""
+        return int(Path(checkpoint).stem.removeprefix("seg_"))
+
+    def member_ids(self) -> list[str]:
+        """Ids of the members that have a folder, sorted."""
+        return sorted(p.name for p in self.members.glob("*") if p.is_dir())
+
+
+@dataclass(frozen=True)
+class TrainDir:
+    """Paths of a ``pbt_econ.train`` output folder."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.pt"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.parquet"
+
+    @property
+    def best_response(self) -> Path:
+        return self.root / "best_response.parquet"

@@ -42,7 +42,7 @@ from pbt_econ.rundir import RunDir
 from pbt_econ.seeds import member_seed, trial_seed
 from pbt_econ.tables import read_table, unflatten, write_table
 from populations.members import MemberRecord, Population, SearchError, start_ray
-from populations.pbt import perturb, plan_exploits
+from populations.pbt import plan_step
 from populations.study import SegmentTrials, make_sampler, open_study
 
 __all__ = ["LineageRow", "SearchError", "SearchResult", "run_search"]
@@ -228,36 +228,24 @@ def _prune_checkpoints(population: Population, segment: int) -> None:
 def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, records: list[MemberRecord],
               fitness: dict[str, float], segment: int, episode: int, training_paths: list[str],
               curriculum_paths: list[str]) -> list[LineageRow]:
-    """Exploit within niches, explore, open every member's trial for the next segment."""
+    """Plan the PBT step (:func:`populations.pbt.plan_step`, pure), then apply it through Ray."""
     pop = config.population
-    by_id = {r.member_id: r for r in records}
     niches = {r.member_id: (r.niche if pop.niche_by == "curriculum" else "all") for r in records}
-    rng = random.Random(f"pbt-{config.seed}-{segment}")
-    decisions = plan_exploits(fitness, niches, pop.quantile, rng)
-    exploited = {d.child: d for d in decisions}
-    lineage = []
+    plans = plan_step([(r.member_id, r.niche, dict(r.hyperparameters)) for r in records], fitness, niches,
+                      config.search_space, pop, trials, random.Random(f"pbt-{config.seed}-{segment}"),
+                      segment, episode)
+    exploits = [p.exploit for p in plans if p.exploit is not None]
     # Copy learning state parent -> child through the object store (all copies read pre-exploit states).
-    states = {d.parent: population.actors[d.parent].get_state.remote() for d in decisions}
-    population.ray.get([population.actors[d.child].set_state.remote(states[d.parent], True) for d in decisions])
-    for r in records:
-        curriculum_values = {p: r.hyperparameters[p] for p in curriculum_paths if p in r.hyperparameters}
-        d = exploited.get(r.member_id)
-        if d is None:
-            r.trial, _ = trials.open(r.member_id, segment + 1, r.niche, episode, dict(r.hyperparameters))
-            continue
-        parent_values = {p: by_id[d.parent].hyperparameters[p] for p in training_paths}
-        if pop.explore == "optuna":
-            r.trial, params = trials.open(r.member_id, segment + 1, r.niche, episode, curriculum_values)
-            new_values = {p: params[p] for p in training_paths}
-            notes = [f"{p}: {parent_values[p]:.6g} --(optuna)--> {new_values[p]:.6g}" for p in training_paths]
-        else:
-            new_values, notes = perturb(parent_values, config.search_space, rng, pop.perturb_factors,
-                                        pop.resample_probability)
-            r.trial, _ = trials.open(r.member_id, segment + 1, r.niche, episode, {**curriculum_values, **new_values})
-        r.hyperparameters = {**curriculum_values, **new_values}
-        lineage.append(LineageRow(segment=segment, episode=episode, child=d.child, parent=d.parent, niche=d.niche,
-                                  child_fitness=d.child_fitness, parent_fitness=d.parent_fitness,
-                                  explore=pop.explore, changes="; ".join(notes)))
+    states = {d.parent: population.actors[d.parent].get_state.remote() for d in exploits}
+    population.ray.get([population.actors[d.child].set_state.remote(states[d.parent], True) for d in exploits])
+    lineage = []
+    for r, plan in zip(records, plans):
+        r.trial, r.hyperparameters = plan.trial, dict(plan.hyperparameters)
+        if plan.exploit is not None:
+            d = plan.exploit
+            lineage.append(LineageRow(segment=segment, episode=episode, child=d.child, parent=d.parent, niche=d.niche,
+                                      child_fitness=d.child_fitness, parent_fitness=d.parent_fitness,
+                                      explore=plan.explore, changes="; ".join(plan.notes)))
     population.ray.get([
         population.actors[r.member_id].set_hyperparameters.remote({p: r.hyperparameters[p] for p in training_paths})
         for r in records if training_paths

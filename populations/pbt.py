@@ -19,10 +19,11 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 from pbt_econ.config import SearchParam
 
-__all__ = ["Exploit", "perturb", "plan_exploits", "quantile_split"]
+__all__ = ["Exploit", "MemberPlan", "Trials", "perturb", "plan_exploits", "plan_step", "quantile_split"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,70 @@ def perturb(
         new[path] = value
         notes.append(f"{path}: {old:.6g} --({how})--> {value:.6g}")
     return new, notes
+
+
+class Trials(Protocol):
+    """What :func:`plan_step` needs of the Optuna study (:class:`populations.study.SegmentTrials`)."""
+
+    def open(self, member: str, segment: int, niche: str, episode: int,
+             fixed: dict[str, float]) -> tuple[int, dict[str, float]]: ...
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """What one member does after a PBT step: its trial and values for the next segment."""
+
+    member_id: str
+    trial: int
+    hyperparameters: dict[str, float]
+    """Searched values for the next segment (curriculum values stay the member's own)."""
+    exploit: Exploit | None
+    """The copy it makes first (``None``: it keeps its own state)."""
+    explore: str
+    """``optuna``, ``perturb`` or ``""`` (no exploit)."""
+    notes: tuple[str, ...]
+    """Readable ``path: old --(how)--> new`` descriptions of the explore (the lineage log)."""
+
+
+def plan_step(
+    members: list[tuple[str, str, dict[str, float]]],
+    fitness: dict[str, float],
+    niches: dict[str, str],
+    space: dict[str, SearchParam],
+    population,
+    trials: Trials,
+    rng: random.Random,
+    segment: int,
+    episode: int,
+) -> list[MemberPlan]:
+    """One PBT step as decisions: exploit within niches, explore, open each member's next trial.
+
+    ``members`` are ``(member_id, niche, hyperparameters)`` in a fixed order; ``population`` is the
+    :class:`~pbt_econ.config.PopulationConfig`; ``trials`` (Optuna, passed in) draws sampler-driven
+    explores and records each member's trial for ``segment + 1``. Touches no actor and no file; the
+    driver applies the plans (state copies through Ray, new hyperparameters, lineage rows).
+    """
+    training_paths = sorted(p for p in space if p.startswith("training."))
+    curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
+    by_id = {m: values for m, _, values in members}
+    exploited = {d.child: d for d in plan_exploits(fitness, niches, population.quantile, rng)}
+    plans = []
+    for member_id, niche, values in members:
+        curriculum_values = {p: values[p] for p in curriculum_paths if p in values}
+        d = exploited.get(member_id)
+        if d is None:
+            trial, _ = trials.open(member_id, segment + 1, niche, episode, dict(values))
+            plans.append(MemberPlan(member_id, trial, dict(values), None, "", ()))
+            continue
+        parent_values = {p: by_id[d.parent][p] for p in training_paths}
+        if population.explore == "optuna":
+            trial, params = trials.open(member_id, segment + 1, niche, episode, curriculum_values)
+            new_values = {p: params[p] for p in training_paths}
+            notes = [f"{p}: {parent_values[p]:.6g} --(optuna)--> {new_values[p]:.6g}" for p in training_paths]
+        else:
+            new_values, notes = perturb(parent_values, space, rng, population.perturb_factors,
+                                        population.resample_probability)
+            trial, _ = trials.open(member_id, segment + 1, niche, episode, {**curriculum_values, **new_values})
+        plans.append(MemberPlan(member_id, trial, {**curriculum_values, **new_values}, d, population.explore,
+                                tuple(notes)))
+    return plans

@@ -52,3 +52,47 @@ def test_perturb_stays_in_range_and_describes_changes():
     new, notes = perturb({"training.consumer.lr": 0.0099}, space, random.Random(1), (1.25,), 0.0)
     assert new["training.consumer.lr"] == 1e-2  # 0.0099 * 1.25 clipped to high
     assert notes == ["training.consumer.lr: 0.0099 --(*1.25)--> 0.01"]
+
+
+class FakeTrials:
+    """Records every open(); proposes lr = 0.005 for sampler-driven explores."""
+
+    def __init__(self):
+        self.opened = []
+
+    def open(self, member, segment, niche, episode, fixed):
+        self.opened.append((member, segment, niche, episode, dict(fixed)))
+        params = {"training.consumer.lr": 0.005, **fixed}
+        return len(self.opened) - 1, params
+
+
+def test_plan_step_is_a_pure_decision():
+    import random
+
+    from pbt_econ.config import PopulationConfig, SearchParam
+    from populations.pbt import plan_step
+
+    space = {"training.consumer.lr": SearchParam(1e-4, 1e-2, log=True),
+             "curriculum.time_scale": SearchParam(0.001, 0.01)}
+    members = [(m, "paper" if m in ("a", "b") else "none", {"training.consumer.lr": lr, "curriculum.time_scale": ts})
+               for m, lr, ts in (("a", 0.001, 0.005), ("b", 0.002, 0.006), ("c", 0.003, 0.007), ("d", 0.004, 0.008))]
+    fitness = {"a": 1.0, "b": 5.0, "c": 9.0, "d": 2.0}
+    niches = {m: n for m, n, _ in members}
+    for explore in ("optuna", "perturb"):
+        trials = FakeTrials()
+        plans = plan_step(members, fitness, niches, space, PopulationConfig(explore=explore, quantile=0.5),
+                          trials, random.Random(0), segment=3, episode=300)
+        assert [p.member_id for p in plans] == ["a", "b", "c", "d"]
+        assert [(o[0], o[1], o[3]) for o in trials.opened] == [(m, 4, 300) for m in "abcd"]
+        exploited = {p.member_id: p.exploit for p in plans if p.exploit}
+        assert {c: (e.parent, e.niche) for c, e in exploited.items()} == {"a": ("b", "paper"), "d": ("c", "none")}
+        a, b = plans[0], plans[1]
+        assert b.exploit is None and b.hyperparameters == members[1][2] and b.notes == ()
+        assert a.hyperparameters["curriculum.time_scale"] == 0.005  # the child keeps its own curriculum values
+        assert a.explore == explore and a.notes and a.notes[0].startswith("training.consumer.lr: 0.002 --(")
+        if explore == "optuna":
+            assert a.hyperparameters["training.consumer.lr"] == 0.005
+            assert trials.opened[0][4] == {"curriculum.time_scale": 0.005}  # the sampler draws the rest
+        else:
+            assert 1e-4 <= a.hyperparameters["training.consumer.lr"] <= 1e-2
+            assert trials.opened[0][4]["training.consumer.lr"] == a.hyperparameters["training.consumer.lr"]

@@ -26,6 +26,7 @@ import dataclasses
 import json
 import math
 import multiprocessing as mp
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -94,7 +95,7 @@ def _run_one(job: dict) -> dict:
 
 def summarise(results: list[dict]) -> str:
     lines = ["| cell | n | non-trivial (95% Wilson) | stays non-trivial | all types beat untrained | welfare | hours "
-             "| price | consumer reward | train min/member |", "|" + "---|" * 10]
+             "| price | consumer reward | train min/member, median (max) |", "|" + "---|" * 10]
     for cell, *_ in GRID:
         rs = [r for r in results if r["cell"] == cell]
         if not rs:
@@ -110,7 +111,7 @@ def summarise(results: list[dict]) -> str:
             return f"{m:.{digits}f} ± {h:.{digits}f}" if math.isfinite(h) else f"{m:.{digits}f}"
 
         minutes = [r["train_seconds"] / 60 for r in rs if math.isfinite(r["train_seconds"])]
-        slowest = f"{max(minutes):.1f}" if minutes else "–"
+        slowest = f"{statistics.median(minutes):.1f} ({max(minutes):.1f})" if minutes else "–"
         lines.append(
             f"| {cell} | {n} | {ok}/{n} ({lo:.2f}–{hi:.2f}) | {stays}/{n} | {better}/{n} "
             f"| {fmt([r['descriptors']['welfare'] for r in rs])} | {fmt([r['descriptors']['hours'] for r in rs])} "

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotInfo", "epsilon_bars", "fit_r2", "paper_relations", "profiles", "spectrum", "training_curves"]
+__all__ = ["PlotInfo", "coverage", "discovery", "epsilon_bars", "fit_r2", "paper_relations", "profiles",
+           "relation_r2", "spectrum", "training_curves"]
 
 RELATIONS = (
     ("price", "consumption", "higher prices, lower consumption (paper r² = 0.73)"),
@@ -27,6 +28,7 @@ LABELS = {
     "income_tax": "income tax rate", "corporate_tax": "corporate tax rate",
     "welfare": "social welfare per episode", "reward_consumer": "consumer reward per episode",
     "reward_firm": "firm reward per episode (money)", "production": "units produced per firm per step",
+    "export_share": "export share (of units sold)",
 }
 
 
@@ -185,6 +187,28 @@ def epsilon_bars(equilibria: list[dict[str, Any]], tolerance: dict[str, float], 
     return PlotInfo(path, int(drawn), title)
 
 
+def relation_r2(outcomes: list[dict[str, Any]], xk: str, yk: str, resamples: int = 1000,
+                seed: int = 0) -> tuple[float, float, float]:
+    """r² of the least-squares line of ``yk`` on ``xk`` across outcomes, with a percentile bootstrap 95%
+    interval (outcomes resampled with replacement; resamples where r² is undefined are dropped)."""
+    from analysis.stats import bootstrap_ci
+
+    pairs = [(float(o[xk]), float(o[yk])) for o in outcomes
+             if o.get(xk) is not None and o.get(yk) is not None and math.isfinite(o[xk]) and math.isfinite(o[yk])]
+
+    def r2_of(sample) -> float:
+        if len(sample) < 3:
+            return math.nan
+        arr = np.array(sample, dtype=float)
+        return fit_r2(arr[:, 0], arr[:, 1])[2]
+
+    r2 = r2_of(pairs)
+    if not math.isfinite(r2):
+        return math.nan, math.nan, math.nan
+    low, high = bootstrap_ci(pairs, r2_of, resamples=resamples, seed=seed)
+    return r2, low, high
+
+
 def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> tuple[PlotInfo, dict[str, float]]:
     """The paper's four relations across outcomes, each with a fitted line and its r²."""
     plt = _plt()
@@ -213,3 +237,92 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return PlotInfo(path, drawn // 4, title), r2s
+
+
+def coverage(archive: list[dict[str, Any]], bins: int, path: Path) -> PlotInfo:
+    """Heatmap of a quality-diversity archive: each filled cell coloured by its elite's welfare,
+    marked ✓ when ε-verified, with its number of visits."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 5.2))
+    grid = np.full((bins, bins), np.nan)
+    for r in archive:
+        grid[r["cell_y"], r["cell_x"]] = r["welfare"]
+    xd = archive[0]["x_descriptor"] if archive else "x"
+    yd = archive[0]["y_descriptor"] if archive else "y"
+    if archive:  # the grid's ranges, from any cell's bounds
+        r0 = archive[0]
+        wx0, wy0 = r0["x_high"] - r0["x_low"], r0["y_high"] - r0["y_low"]
+        xr = (r0["x_low"] - r0["cell_x"] * wx0, r0["x_low"] + (bins - r0["cell_x"]) * wx0)
+        yr = (r0["y_low"] - r0["cell_y"] * wy0, r0["y_low"] + (bins - r0["cell_y"]) * wy0)
+    else:
+        xr, yr = (0.0, 1.0), (0.0, 1.0)
+    im = ax.imshow(grid, origin="lower", extent=(xr[0], xr[1], yr[0], yr[1]), aspect="auto", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="welfare of the cell's elite")
+    wx, wy = (xr[1] - xr[0]) / bins, (yr[1] - yr[0]) / bins
+    for r in archive:
+        cx, cy = xr[0] + (r["cell_x"] + 0.5) * wx, yr[0] + (r["cell_y"] + 0.5) * wy
+        ax.text(cx, cy, f"{'✓ ' if r['verified'] else ''}{r['visits']}", ha="center", va="center", fontsize=8,
+                color="white")
+    ax.set_xticks(np.linspace(xr[0], xr[1], bins + 1))
+    ax.set_yticks(np.linspace(yr[0], yr[1], bins + 1))
+    ax.grid(color="white", alpha=0.4)
+    ax.set_xlabel(LABELS.get(xd, xd))
+    ax.set_ylabel(LABELS.get(yd, yd))
+    title = f"Archive coverage: {len(archive)} of {bins * bins} cells filled (number: visits; ✓: ε-verified)"
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, len(archive), title)
+
+
+def discovery_counts(probes: list[dict[str, Any]], config) -> list[tuple[int, int, int, int]]:
+    """``(episodes_spent, cells filled, regimes seen, distinct equilibria)`` after each segment of a
+    quality-diversity search. Regimes: over every probe (and final outcome) up to then; equilibria: the
+    archive's elites then (each cell's latest added or replacing probe), clustered by the run's criterion
+    (bootstrap off)."""
+    import dataclasses
+
+    from analysis.cluster import cluster_outcomes
+    from analysis.noise import regime
+
+    cfg = dataclasses.replace(config, bootstrap=0)
+    out = []
+    for spent in sorted({p["episodes_spent"] for p in probes}):
+        seen = [p for p in probes if p["episodes_spent"] <= spent]
+        finite = [p for p in seen if all(p.get(k) is not None and math.isfinite(p[k]) for k in ("hours", "production"))]
+        elites = {}
+        for p in seen:  # rows are in insertion order
+            if p["archive_event"] in ("added", "replaced"):
+                elites[(p["cell_x"], p["cell_y"])] = p
+        regimes = len({regime(p) for p in finite})
+        equilibria = len(cluster_outcomes(list(elites.values()), cfg).equilibria) if elites else 0
+        out.append((int(spent), len(elites), regimes, equilibria))
+    return out
+
+
+def discovery(probes: list[dict[str, Any]], config, path: Path) -> PlotInfo:
+    """Cells filled, regimes and distinct equilibria seen against episodes spent (quality-diversity search)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    runs = sorted({p.get("run", "") for p in probes})
+    drawn = 0
+    for i, run in enumerate(runs):
+        counts = discovery_counts([p for p in probes if p.get("run", "") == run], config)
+        drawn += len(counts)
+        xs = [c[0] for c in counts]
+        suffix = f" ({run})" if run else ""
+        for k, (name, style) in enumerate((("archive cells filled", ":"), ("regimes seen", "--"),
+                                           ("distinct equilibria among the elites", "-"))):
+            ax.step(xs, [c[k + 1] for c in counts], where="post", ls=style, color=plt.get_cmap("tab10")(i),
+                    label=name + suffix, marker="o", ms=3)
+    ax.set_xlabel("episodes spent by the population (training, probes, evaluation)")
+    ax.set_ylabel("count")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    title = "Discovery: what the search had found against episodes spent"
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return PlotInfo(path, drawn, title)

@@ -118,7 +118,14 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
     drawn.append(relations)
     if metrics:
         drawn.append(plots.training_curves(metrics, lineage, layout.plots / "training_curves.png"))
-    report = _write_report(out, run_dirs, config, outcomes, result, drawn, r2)
+    archive = _read_many(run_dirs, lambda d: d.archive, "archive", required=False)
+    probes = _read_many(run_dirs, lambda d: d.probes, "probes", required=False)
+    if archive and len(run_dirs) == 1:
+        drawn.append(plots.coverage(archive, config.population.archive.bins, layout.plots / "coverage.png"))
+    if probes:
+        drawn.append(plots.discovery(probes, config.analysis, layout.plots / "discovery.png"))
+    r2_ci = {f"{xk}~{yk}": plots.relation_r2(outcomes, xk, yk)[1:] for xk, yk, _ in plots.RELATIONS}
+    report = _write_report(out, run_dirs, config, outcomes, result, drawn, r2, r2_ci)
     return AnalysisResult(out, result.equilibria, drawn, r2, report)
 
 
@@ -139,7 +146,7 @@ def _unseen_line(result) -> str:
             f"than the {len(sizes)} seen (total {estimate:.1f}, 95% interval {low:.1f}–{high:.1f}).")
 
 
-def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2) -> Path:
+def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2, r2_ci) -> Path:
     e = config.economy
     pop = config.population
     a = config.analysis
@@ -164,7 +171,10 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         f"{'open' if e.open_economy else 'closed'} economy; episode length {e.episode_length}",
         f"- population: {pop.size} members x {pop.episodes} episodes, segments of {pop.ready_interval}; "
         f"curricula {', '.join(c.name for c in config.member_curricula)}; fitness `{pop.fitness}`; "
-        f"explore `{pop.explore}`",
+        f"explore `{pop.explore}`"
+        + (f"; quality-diversity archive over {pop.archive.x} x {pop.archive.y} ({pop.archive.bins}x{pop.archive.bins} "
+           f"cells, probes of {pop.archive.probe_episodes} episodes per type; stalled members restart from sparse "
+           f"cells' elites)" if pop.archive.enabled else ""),
         f"- best response: {config.best_response.episodes} episodes per type, tolerances "
         + ", ".join(f"{k} {v:g}" for k, v in config.best_response.tolerance.items()),
         f"- clustering: {config.analysis.method}"
@@ -200,8 +210,12 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
                  or (isinstance(o.get("epsilon_max_rel"), float) and math.isnan(o["epsilon_max_rel"]))]
     if unchecked:
         lines += [f"Members without best-response results (never counted as ε-verified): {', '.join(unchecked)}", ""]
-    lines += ["## Relations across outcomes (the paper's, docs/model.md §9)", "", "| relation | r² |", "|---|---|"]
-    lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} |" for k, v in r2.items()]
+    lines += ["## Relations across outcomes (the paper's, docs/model.md §9)", "",
+              "r² of a least-squares line across all outcomes, with a percentile bootstrap 95% interval "
+              "(outcomes resampled, 1000 resamples).", "",
+              "| relation | r² | 95% interval |", "|---|---|---|"]
+    lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} | {_fmt(r2_ci[k][0])}–{_fmt(r2_ci[k][1])} |"
+              for k, v in r2.items()]
     lines += ["", "## Plots", ""]
     for p in drawn:
         rel = os.path.relpath(p.path, out)
@@ -210,5 +224,6 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
               "- `outcomes.parquet`: one row per member (descriptors, epsilons, cluster label)",
               "- `equilibria.parquet`: one row per cluster",
               "- `metrics.parquet`, `lineage.parquet`, `best_response.parquet`: training, PBT events, deviations",
+              "- `archive.parquet`, `probes.parquet` (quality-diversity search): the archive's cells, every probe",
               "- columns and units: docs/outputs.md", ""]
     return atomic_write_text(RunDir(out).report, "\n".join(lines))

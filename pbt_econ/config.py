@@ -29,6 +29,7 @@ import yaml
 from pbt_econ.config_schema import (
     AgentTrainingConfig,
     AnalysisConfig,
+    ArchiveConfig,
     BestResponseConfig,
     NoPonziConfig,
     Objective,
@@ -45,6 +46,7 @@ from pbt_econ.validation import ConfigError
 __all__ = [
     "AgentTrainingConfig",
     "AnalysisConfig",
+    "ArchiveConfig",
     "BestResponseConfig",
     "CONFIG_DIR",
     "DEFAULT_CONFIG",

@@ -15,12 +15,14 @@ from typing import Any, Literal
 
 from pbt_econ.curriculum import AGENT_TYPES, Curriculum
 from pbt_econ.economy_config import EconomyConfig
+from pbt_econ.outcomes import DESCRIPTORS
 from pbt_econ.spaces import SpacesConfig
 from pbt_econ.validation import ConfigError, _check_number
 
 __all__ = [
     "AgentTrainingConfig",
     "AnalysisConfig",
+    "ArchiveConfig",
     "BestResponseConfig",
     "NoPonziConfig",
     "Objective",
@@ -158,6 +160,49 @@ class Objective:
         if self.direction not in ("maximize", "minimize"):
             raise ConfigError(f"direction = {self.direction!r}: must be 'maximize' or 'minimize'")
 
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """A quality-diversity (MAP-Elites) archive over two descriptors (``population.archive:``)."""
+
+    enabled: bool = False
+    """Keep the archive; members that stop improving restart from elites of sparsely visited cells."""
+    x: str = "export_share"
+    """First descriptor of the archive grid."""
+    y: str = "income_tax"
+    """Second descriptor of the archive grid."""
+    x_range: tuple[float, ...] = (0.0, 1.0)
+    """``[low, high]`` of ``x``; values outside fall into the edge cells."""
+    y_range: tuple[float, ...] = (0.0, 1.0)
+    """``[low, high]`` of ``y``."""
+    bins: int = 5
+    """Cells per axis (``bins`` x ``bins`` cells)."""
+    probe_episodes: int = 5
+    """Training episodes of each type's cheap best-response probe after every segment (0: no probe;
+    the elite's quality then rests on welfare until the full best response at the end)."""
+    probe_seeds: int = 2
+    """Evaluation seeds (one episode each) of a probe; their spread gives the probe's standard errors."""
+    min_improvement: float = 0.01
+    """A member is stalled when its fitness beats its best earlier fitness by less than this fraction
+    of that fitness's magnitude; stalled members restart from an elite."""
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y"):
+            value = getattr(self, name)
+            if value not in DESCRIPTORS:
+                raise ConfigError(f"{name} = {value!r}: not a descriptor; allowed: {', '.join(DESCRIPTORS)}")
+        if self.x == self.y:
+            raise ConfigError(f"y = {self.y!r}: must differ from x")
+        for name in ("x_range", "y_range"):
+            value = getattr(self, name)
+            if len(value) != 2:
+                raise ConfigError(f"{name} = {list(value)}: must be [low, high]")
+            if not value[1] > value[0]:
+                raise ConfigError(f"{name} = {list(value)}: high must exceed low")
+        _check_number("bins", self.bins, low=1, integer=True)
+        _check_number("probe_episodes", self.probe_episodes, low=0, integer=True)
+        _check_number("probe_seeds", self.probe_seeds, low=1, integer=True)
+        _check_number("min_improvement", self.min_improvement, low=0)
+
 
 @dataclass(frozen=True)
 class PopulationConfig:
@@ -197,6 +242,8 @@ class PopulationConfig:
     num_cpus: int | None = None
     """CPUs of a locally started Ray; ``null``: all cores."""
     max_actor_restarts: int = 3
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    """Quality-diversity search (off by default): see :class:`ArchiveConfig` and docs/configuration.md."""
 
     def __post_init__(self) -> None:
         _check_number("size", self.size, low=1, integer=True)

@@ -7,6 +7,7 @@ A search run directory (``python -m pbt_econ.search``)::
       metrics.parquet  lineage.parquet  outcomes.parquet  best_response.parquet  equilibria.parquet
       report.md  plots/*.png
       members/<id>/seg_NNNN.pt, final.pt
+      archive.parquet  probes.parquet  archive/c<X>-<Y>_<id>_e<episode>.pt   (quality-diversity search)
 
 A training directory (``python -m pbt_econ.train``)::
 
@@ -95,6 +96,25 @@ class RunDir:
     def segment_of(checkpoint: Path) -> int:
         """The segment number of a ``seg_NNNN.pt`` path."""
         return int(Path(checkpoint).stem.removeprefix("seg_"))
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive.parquet"
+
+    @property
+    def probes(self) -> Path:
+        return self.root / "probes.parquet"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / "archive"
+
+    def archive_checkpoint(self, cell: tuple[int, int], member_id: str, episode: int) -> Path:
+        """The saved state of an archive elite (one file per elite, never overwritten)."""
+        return self.archive_dir / f"c{cell[0]}-{cell[1]}_{member_id}_e{episode}.pt"
+
+    def archive_checkpoints(self) -> list[Path]:
+        return sorted(self.archive_dir.glob("c*_e*.pt"))
 
     def member_ids(self) -> list[str]:
         """Ids of the members that have a folder, sorted."""

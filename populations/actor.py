@@ -9,6 +9,7 @@ decision is the driver's. The actor runs with ``max_concurrency=2`` so that
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 
 from pbt_econ.best_response import BestResponseRow, best_response
 from pbt_econ.checkpoints import read_checkpoint
-from pbt_econ.config import RunConfig
+from pbt_econ.config import BestResponseConfig, RunConfig
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.member import Member
 from pbt_econ.outcomes import Descriptors, DescriptorSE, summarise_evaluations
@@ -67,6 +68,13 @@ class MemberWorker:
         self.member.set_state(read_checkpoint(path)["state"])
         return self.member.episode
 
+    def adopt(self, path: str) -> int:
+        """Take over the learning state of a saved elite (quality-diversity restart); keeps this
+        member's episode counter and random generator. Returns the elite's episode."""
+        payload = read_checkpoint(path)
+        self.member.set_state(payload["state"], learning_only=True)
+        return int(payload["state"]["episode"])
+
     def finish(self) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
         """Descriptors with standard errors, and best-response rows, of the final policies.
 
@@ -74,10 +82,20 @@ class MemberWorker:
         the first of which is the best response's "before" evaluation.
         """
         config = self.member.config
-        report = best_response(self.member, config.best_response)
+        return self._assess(config.best_response, config.analysis.eval_seeds)
+
+    def probe(self, episodes: int, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
+        """A cheap :meth:`finish` during the search: each learning type deviates ``episodes`` episodes
+        (none when 0), every evaluation is one episode, descriptors come from ``seeds`` seeds."""
+        br = self.member.config.best_response
+        cfg = dataclasses.replace(br, episodes=max(1, episodes), eval_episodes=1,
+                                  types=br.types if episodes > 0 else ())
+        return self._assess(cfg, seeds)
+
+    def _assess(self, br: BestResponseConfig, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
+        report = best_response(self.member, br)
         evaluations = [report.before.stats.descriptors]
-        br = config.best_response
-        for k in range(1, config.analysis.eval_seeds):
+        for k in range(1, seeds):
             seed = stream_seed(br.eval_seed, "eval", k)
             evaluations.append(self.member.evaluate(br.eval_episodes, seed=seed).stats.descriptors)
         mean, se = summarise_evaluations(evaluations)

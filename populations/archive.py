@@ -14,11 +14,13 @@ How many equilibria a search has not seen is estimated in the analysis
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Archive", "ArchiveEvent", "Elite", "quality"]
+__all__ = ["Archive", "ArchiveEvent", "Elite", "Restart", "plan_restarts", "quality", "stalled"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class Elite:
     br_gain: float
     """Largest relative best-response gain over types (NaN: not probed)."""
     welfare: float
+    hyperparameters: dict[str, float] = field(default_factory=dict, compare=False)
+    """The member's searched values when it was archived (a restart explores from them)."""
+    checkpoint: str = ""
+    """The elite's saved state, relative to the run directory (written by the driver)."""
 
 
 def quality(e: Elite) -> tuple[int, float, float]:
@@ -114,3 +120,75 @@ class Archive:
     def coverage(self) -> float:
         """Fraction of cells filled."""
         return len(self.elites) / (self.bins * self.bins)
+
+    def bounds(self, cell: tuple[int, int]) -> tuple[float, float, float, float]:
+        """``(x_low, x_high, y_low, y_high)`` of a cell."""
+        (x0, x1), (y0, y1) = self.x_range, self.y_range
+        wx, wy = (x1 - x0) / self.bins, (y1 - y0) / self.bins
+        return x0 + cell[0] * wx, x0 + (cell[0] + 1) * wx, y0 + cell[1] * wy, y0 + (cell[1] + 1) * wy
+
+    def with_checkpoint(self, cell: tuple[int, int], checkpoint: str) -> None:
+        """Record where the elite of ``cell`` was saved."""
+        self.elites[cell] = dataclasses.replace(self.elites[cell], checkpoint=checkpoint)
+
+    # ------------------------------------------------------------ persistence (driver.json)
+    def to_dict(self) -> dict[str, Any]:
+        return {"x_range": list(self.x_range), "y_range": list(self.y_range), "bins": self.bins,
+                "elites": [{"cell": list(c), **dataclasses.asdict(e)} for c, e in sorted(self.elites.items())],
+                "visits": [[c[0], c[1], n] for c, n in sorted(self.visits.items())],
+                "history": [{**dataclasses.asdict(h), "cell": list(h.cell)} for h in self.history]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Archive:
+        archive = cls(tuple(data["x_range"]), tuple(data["y_range"]), int(data["bins"]))
+        for e in data["elites"]:
+            e = dict(e)
+            cell = tuple(e.pop("cell"))
+            archive.elites[cell] = Elite(**e)
+        archive.visits = {(int(i), int(j)): int(n) for i, j, n in data["visits"]}
+        archive.history = [ArchiveEvent(**{**h, "cell": tuple(h["cell"])}) for h in data["history"]]
+        return archive
+
+
+def stalled(history: list[float], min_improvement: float) -> bool:
+    """Has a member stopped improving? ``history`` is its fitness per segment, latest last.
+
+    True when the latest fitness is NaN, or beats the best earlier one by less than
+    ``min_improvement * |best|``; False with fewer than two segments of history.
+    """
+    if len(history) < 2:
+        return False
+    latest = history[-1]
+    earlier = [f for f in history[:-1] if math.isfinite(f)]
+    if not math.isfinite(latest):
+        return True
+    if not earlier:
+        return False
+    best = max(earlier)
+    return latest - best < min_improvement * abs(best)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """``child`` restarts from the elite of ``cell`` (weights, optimiser state, hyperparameters), then explores."""
+
+    child: str
+    cell: tuple[int, int]
+    elite: Elite
+    child_fitness: float
+
+    @property
+    def parent(self) -> str:
+        return self.elite.member_id
+
+
+def plan_restarts(histories: dict[str, list[float]], archive: Archive, min_improvement: float,
+                  rng: random.Random) -> list[Restart]:
+    """Stalled members (:func:`stalled`, in id order) each restart from a sparse cell's elite.
+
+    Cells are drawn least visited first (:meth:`Archive.sparse_cells`), one per stalled member, so
+    stalled members spread over the archive instead of piling onto the best-known outcome.
+    """
+    children = [m for m in sorted(histories) if stalled(histories[m], min_improvement)]
+    cells = archive.sparse_cells(len(children), rng)
+    return [Restart(child, cell, archive.elites[cell], histories[child][-1]) for child, cell in zip(children, cells)]

@@ -41,8 +41,10 @@ from pbt_econ.outcomes import OutcomeRow, outcome_row
 from pbt_econ.rundir import RunDir
 from pbt_econ.seeds import member_seed, trial_seed
 from pbt_econ.tables import read_table, unflatten, write_table
+from populations.archive import Restart
 from populations.members import MemberRecord, Population, SearchError, start_ray
 from populations.pbt import plan_step
+from populations.quality_diversity import QualitySearch, copy_checkpoint
 from populations.study import SegmentTrials, make_sampler, open_study
 
 __all__ = ["LineageRow", "SearchError", "SearchResult", "run_search"]
@@ -64,6 +66,10 @@ class LineageRow:
     """``optuna`` or ``perturb``."""
     changes: str
     """Readable ``path: old --(how)--> new`` descriptions, ``;``-separated."""
+    kind: str = "exploit"
+    """``exploit`` (copied the top of its niche) or ``restart`` (copied an archive elite, quality-diversity search)."""
+    cell: str = ""
+    """``X,Y``: the archive cell of the elite a ``restart`` copied (``parent`` is the elite's member)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ def run_search(
     curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
     n_segments = math.ceil(pop.episodes / pop.ready_interval)
 
+    saved: dict[str, Any] = {}
     if resume and state_path.exists():
         saved = json.loads(state_path.read_text())
         if saved.get("finished") and layout.outcomes.exists():
@@ -122,10 +129,15 @@ def run_search(
         ]
         segment = 0
 
+    qd = QualitySearch(config, run_dir, saved.get("quality_diversity")) if pop.archive.enabled else None
+    if qd is not None:
+        qd.load_probes(segment)
+
     def save_state(finished: bool = False) -> None:
-        atomic_write_text(state_path, json.dumps({"segment": segment, "finished": finished,
-                                                  "members": [dataclasses.asdict(r) for r in records]},
-                                                 indent=1, sort_keys=True))
+        state = {"segment": segment, "finished": finished, "members": [dataclasses.asdict(r) for r in records]}
+        if qd is not None:
+            state["quality_diversity"] = qd.state()
+        atomic_write_text(state_path, json.dumps(state, indent=1, sort_keys=True))
 
     metrics_path, lineage_path = layout.metrics, layout.lineage
     start_episode = min(segment * pop.ready_interval, pop.episodes)
@@ -180,6 +192,7 @@ def run_search(
                     row.update(segment=segment, trial=r.trial, restarts=r.restarts)
                 metrics.extend(rows)
                 fitness[r.member_id] = _fitness(rows, pop.fitness, pop.fitness_rows)
+                r.fitness_history.append(fitness[r.member_id])
                 trials.tell(r.trial, [_fitness(rows, m, pop.fitness_rows) for m in objective_metrics])
             population.fitness = fitness
             write_table(metrics, metrics_path, "metrics")
@@ -188,9 +201,18 @@ def run_search(
                 print(f"segment {segment + 1}/{n_segments} (episode {end_episode}): fitness {line}", flush=True)
 
             last = segment == n_segments - 1
+            restarts = None
+            if qd is not None and not last:
+                probe_args = (pop.archive.probe_episodes, pop.archive.probe_seeds)
+                probes = population.call_all("probe", lambda _m, args=probe_args: args,
+                                             lambda m, seg=seg: population.checkpoint(m, seg))
+                qd.record(segment, episodes * len(records), probes, population.records,
+                          lambda m, path: population.ray.get(population.actors[m].save.remote(str(path))))
+                qd.write()
+                restarts = qd.restarts(population.records, random.Random(f"qd-{config.seed}-{segment}"))
             if not last:
                 lineage.extend(_pbt_step(config, population, trials, records, fitness, segment, end_episode,
-                                         training_paths, curriculum_paths))
+                                         training_paths, curriculum_paths, restarts, qd))
                 write_table(lineage, lineage_path, "lineage", LineageRow)
                 nxt = segment + 1
                 population.call_all("save", lambda m, nxt=nxt: (str(population.checkpoint(m, nxt)),),
@@ -201,6 +223,8 @@ def run_search(
             segment += 1
             save_state()
             _prune_checkpoints(population, segment)
+            if qd is not None:
+                qd.prune()
             segment_times.append((driver_started - train_started, time.perf_counter() - driver_started))
             if on_segment is not None:
                 on_segment(segment - 1, population.actors)
@@ -208,8 +232,15 @@ def run_search(
         population.close_bars()
         if not lineage_path.exists():
             write_table(lineage, lineage_path, "lineage", LineageRow)
-        outcomes = _finish(config, population, run_dir)
+        outcomes, finals = _finish(config, population, run_dir)
+        if qd is not None:
+            last_episodes = pop.episodes - (n_segments - 1) * pop.ready_interval
+            qd.record(n_segments, last_episodes * len(records), finals, population.records,
+                      lambda m, path: copy_checkpoint(layout.final_checkpoint(m), path), kind="final")
+            qd.write()
         save_state(finished=True)
+        if qd is not None:
+            qd.prune()
     finally:
         population.close_bars()
         if started_ray:
@@ -227,22 +258,35 @@ def _prune_checkpoints(population: Population, segment: int) -> None:
 
 def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, records: list[MemberRecord],
               fitness: dict[str, float], segment: int, episode: int, training_paths: list[str],
-              curriculum_paths: list[str]) -> list[LineageRow]:
-    """Plan the PBT step (:func:`populations.pbt.plan_step`, pure), then apply it through Ray."""
+              curriculum_paths: list[str], restarts: list[Restart] | None = None,
+              qd: QualitySearch | None = None) -> list[LineageRow]:
+    """Plan the PBT step (:func:`populations.pbt.plan_step`, pure), then apply it through Ray.
+
+    With ``restarts`` (quality-diversity search) stalled members load an archive elite's saved state
+    instead of copying the top of their niche.
+    """
     pop = config.population
     niches = {r.member_id: (r.niche if pop.niche_by == "curriculum" else "all") for r in records}
     plans = plan_step([(r.member_id, r.niche, dict(r.hyperparameters)) for r in records], fitness, niches,
                       config.search_space, pop, trials, random.Random(f"pbt-{config.seed}-{segment}"),
-                      segment, episode)
-    exploits = [p.exploit for p in plans if p.exploit is not None]
+                      segment, episode, restarts)
+    copies = [p.exploit for p in plans if p.exploit is not None]
+    exploits = [d for d in copies if not isinstance(d, Restart)]
     # Copy learning state parent -> child through the object store (all copies read pre-exploit states).
     states = {d.parent: population.actors[d.parent].get_state.remote() for d in exploits}
-    population.ray.get([population.actors[d.child].set_state.remote(states[d.parent], True) for d in exploits])
+    population.ray.get([population.actors[d.child].set_state.remote(states[d.parent], True) for d in exploits]
+                       + [population.actors[d.child].adopt.remote(str(qd.elite_path(d)))
+                          for d in copies if isinstance(d, Restart)])
     lineage = []
     for r, plan in zip(records, plans):
         r.trial, r.hyperparameters = plan.trial, dict(plan.hyperparameters)
-        if plan.exploit is not None:
-            d = plan.exploit
+        d = plan.exploit
+        if isinstance(d, Restart):
+            lineage.append(LineageRow(segment=segment, episode=episode, child=d.child, parent=d.parent, niche=r.niche,
+                                      child_fitness=d.child_fitness, parent_fitness=d.elite.welfare,
+                                      explore=plan.explore, changes="; ".join(plan.notes), kind="restart",
+                                      cell=f"{d.cell[0]},{d.cell[1]}"))
+        elif d is not None:
             lineage.append(LineageRow(segment=segment, episode=episode, child=d.child, parent=d.parent, niche=d.niche,
                                       child_fitness=d.child_fitness, parent_fitness=d.parent_fitness,
                                       explore=plan.explore, changes="; ".join(plan.notes)))
@@ -253,7 +297,7 @@ def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, 
     return lineage
 
 
-def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[OutcomeRow]:
+def _finish(config: RunConfig, population: Population, run_dir: Path) -> tuple[list[OutcomeRow], dict[str, tuple]]:
     """Evaluate and best-respond every final member; write outcomes and best-response tables."""
     if population.show_progress:
         print("best response and evaluation of every member ...", flush=True)
@@ -273,4 +317,4 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> list[Ou
 
     write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
     write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
-    return outcomes
+    return outcomes, finals

@@ -37,6 +37,9 @@ class MemberRecord:
     hyperparameters: dict[str, float] = field(default_factory=dict)
     trial: int | None = None
     restarts: int = 0
+    """Times its actor died and was restarted."""
+    fitness_history: list[float] = field(default_factory=list)
+    """Fitness after each segment so far (the quality-diversity search restarts members that stall)."""
 
 
 def start_ray(config: RunConfig, address: str | None) -> bool:

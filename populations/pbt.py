@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pbt_econ.config import SearchParam
+from populations.archive import Restart
 
 __all__ = ["Exploit", "MemberPlan", "Trials", "perturb", "plan_exploits", "plan_step", "quantile_split"]
 
@@ -116,8 +117,9 @@ class MemberPlan:
     trial: int
     hyperparameters: dict[str, float]
     """Searched values for the next segment (curriculum values stay the member's own)."""
-    exploit: Exploit | None
-    """The copy it makes first (``None``: it keeps its own state)."""
+    exploit: Exploit | Restart | None
+    """The copy it makes first: a niche's top member (:class:`Exploit`), an archive elite
+    (:class:`~populations.archive.Restart`, quality-diversity search), or ``None`` (it keeps its own state)."""
     explore: str
     """``optuna``, ``perturb`` or ``""`` (no exploit)."""
     notes: tuple[str, ...]
@@ -134,8 +136,13 @@ def plan_step(
     rng: random.Random,
     segment: int,
     episode: int,
+    restarts: list[Restart] | None = None,
 ) -> list[MemberPlan]:
     """One PBT step as decisions: exploit within niches, explore, open each member's next trial.
+
+    With ``restarts`` (the quality-diversity search, :func:`populations.archive.plan_restarts`) those
+    replace the within-niche exploits: each stalled member copies an archive elite, then explores
+    from the elite's hyperparameters.
 
     ``members`` are ``(member_id, niche, hyperparameters)`` in a fixed order; ``population`` is the
     :class:`~pbt_econ.config.PopulationConfig`; ``trials`` (Optuna, passed in) draws sampler-driven
@@ -145,7 +152,8 @@ def plan_step(
     training_paths = sorted(p for p in space if p.startswith("training."))
     curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
     by_id = {m: values for m, _, values in members}
-    exploited = {d.child: d for d in plan_exploits(fitness, niches, population.quantile, rng)}
+    copies = plan_exploits(fitness, niches, population.quantile, rng) if restarts is None else restarts
+    exploited: dict[str, Exploit | Restart] = {d.child: d for d in copies}
     plans = []
     for member_id, niche, values in members:
         curriculum_values = {p: values[p] for p in curriculum_paths if p in values}
@@ -154,7 +162,8 @@ def plan_step(
             trial, _ = trials.open(member_id, segment + 1, niche, episode, dict(values))
             plans.append(MemberPlan(member_id, trial, dict(values), None, "", ()))
             continue
-        parent_values = {p: by_id[d.parent][p] for p in training_paths}
+        source = d.elite.hyperparameters if isinstance(d, Restart) else by_id[d.parent]
+        parent_values = {p: source.get(p, values[p]) for p in training_paths}
         if population.explore == "optuna":
             trial, params = trials.open(member_id, segment + 1, niche, episode, curriculum_values)
             new_values = {p: params[p] for p in training_paths}

@@ -60,3 +60,49 @@ def test_chao1_on_known_counts():
     # Only singletons, f2 = 0: S = S_obs + f1 (f1 - 1) / 2 = 5 + 10 = 15.
     assert chao1([1] * 5)[0] == pytest.approx(15.0)
     assert chao1([]) == (0.0, 0.0, 0.0)
+
+
+def test_stalled_rule():
+    from populations.archive import stalled
+
+    assert not stalled([], 0.01) and not stalled([5.0], 0.01)
+    assert stalled([100.0, 100.5], 0.01)  # +0.5% of 100: below the 1% threshold
+    assert not stalled([100.0, 102.0], 0.01)
+    assert stalled([100.0, 150.0, 120.0], 0.01)  # compared with the best earlier fitness, not the last
+    assert stalled([100.0, math.nan], 0.01)  # a diverged member is stalled
+    assert not stalled([math.nan, 3.0], 0.01)  # nothing finite to compare with
+    assert stalled([-100.0, -100.5], 0.01) and not stalled([-100.0, -98.0], 0.01)  # |best| for negative fitness
+
+
+def test_plan_restarts_spreads_stalled_members_over_sparse_cells():
+    from populations.archive import plan_restarts
+
+    a = Archive((0.0, 1.0), (0.0, 1.0), bins=2)
+    for _ in range(3):
+        a.insert(elite("crowded", x=0.9, y=0.9, welfare=500))
+    a.insert(elite("rare", x=0.1, y=0.1, welfare=10))
+    a.insert(elite("middle", x=0.9, y=0.1, welfare=20))
+    a.insert(elite("middle", x=0.9, y=0.1, welfare=15))
+    histories = {"m1": [1.0, 1.0], "m2": [1.0, 5.0], "m3": [2.0, 1.0], "m4": [3.0, 3.0]}
+    restarts = plan_restarts(histories, a, 0.01, random.Random(0))
+    assert [r.child for r in restarts] == ["m1", "m3", "m4"]  # m2 improved
+    # least visited first (rare: 1, middle: 2, crowded: 3), never the crowded best while sparser ones exist
+    assert [r.parent for r in restarts] == ["rare", "middle", "crowded"]
+    assert restarts[0].cell == (0, 0) and restarts[0].child_fitness == 1.0
+    assert plan_restarts({"m1": [1.0, 1.0]}, Archive((0.0, 1.0), (0.0, 1.0)), 0.01, random.Random(0)) == []
+
+
+def test_archive_round_trips_through_its_saved_state():
+    import json
+
+    a = Archive((0.0, 2.0), (-1.0, 1.0), bins=3)
+    a.insert(elite("a", x=0.1, y=0.5, gain=math.nan))
+    a.insert(Elite("b", 20, 1.9, -0.9, True, 0.01, 3.0, {"training.consumer.lr": 0.002}, "archive/x.pt"))
+    a.insert(elite("c", x=0.2, y=0.6, welfare=1.0))
+    b = Archive.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert b.elites.keys() == a.elites.keys() and b.visits == a.visits and b.history == a.history
+    for c in a.elites:
+        ea, eb = a.elites[c], b.elites[c]
+        assert (ea.member_id, ea.episode, ea.verified, ea.hyperparameters, ea.checkpoint) == \
+            (eb.member_id, eb.episode, eb.verified, eb.hyperparameters, eb.checkpoint)
+    assert b.bounds((1, 2)) == pytest.approx((2 / 3, 4 / 3, 1 / 3, 1.0))

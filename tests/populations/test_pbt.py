@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 from pbt_econ.config import SearchParam
 from populations.pbt import perturb, plan_exploits, quantile_split
 
@@ -96,3 +98,26 @@ def test_plan_step_is_a_pure_decision():
         else:
             assert 1e-4 <= a.hyperparameters["training.consumer.lr"] <= 1e-2
             assert trials.opened[0][4]["training.consumer.lr"] == a.hyperparameters["training.consumer.lr"]
+
+
+def test_plan_step_with_restarts_copies_elites_instead_of_niche_tops():
+    import random
+
+    from pbt_econ.config import PopulationConfig, SearchParam
+    from populations.archive import Elite, Restart
+    from populations.pbt import plan_step
+
+    space = {"training.consumer.lr": SearchParam(1e-4, 1e-2, log=True)}
+    members = [(m, "paper", {"training.consumer.lr": lr}) for m, lr in (("a", 0.001), ("b", 0.002), ("c", 0.003))]
+    fitness = {"a": 1.0, "b": 5.0, "c": 9.0}
+    e = Elite("z", 40, 0.5, 0.5, True, 0.01, 3.0, {"training.consumer.lr": 0.0042}, "archive/e.pt")
+    trials = FakeTrials()
+    plans = plan_step(members, fitness, {m: "paper" for m in fitness}, space,
+                      PopulationConfig(explore="perturb", quantile=0.5, resample_probability=0.0), trials,
+                      random.Random(0), segment=1, episode=200, restarts=[Restart("c", (2, 2), e, 9.0)])
+    by_id = {p.member_id: p for p in plans}
+    assert by_id["a"].exploit is None  # the bottom of the niche is NOT exploited in a quality-diversity step
+    assert isinstance(by_id["c"].exploit, Restart) and by_id["c"].exploit.parent == "z"
+    assert by_id["c"].notes[0].startswith("training.consumer.lr: 0.0042 --(*")  # explores from the elite's values
+    assert by_id["c"].hyperparameters["training.consumer.lr"] in (pytest.approx(0.0042 * 0.8),
+                                                                  pytest.approx(0.0042 * 1.25))

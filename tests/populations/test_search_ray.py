@@ -165,3 +165,77 @@ def test_search_driver_killed_with_sigkill_resumes_to_identical_results(baseline
     trials = lambda d: sorted((t.user_attrs["member"], t.user_attrs["segment"], t.params, t.values)  # noqa: E731
                               for t in optuna.load_study(study_name="tiny", storage=f"sqlite:///{d / 'optuna.db'}").trials)
     assert trials(run_dir) == trials(base_dir)
+
+
+QD = ["population.episodes=30", "population.archive.enabled=true", "population.archive.probe_episodes=2",
+      "population.archive.bins=4", "population.archive.min_improvement=10"]
+"""Three segments, probes after the first two; min_improvement 10 (fitness must grow elevenfold) makes
+every member stall after segment 1, so restarts from the archive surely happen."""
+
+
+@pytest.fixture(scope="module")
+def qd_baseline(local_ray, tmp_path_factory):
+    from pbt_econ.config import dump_config, load_config
+    from tests.populations.conftest import TINY
+
+    config = load_config(overrides=TINY + QD)
+    run_dir = tmp_path_factory.mktemp("qd")
+    (run_dir / "config.yaml").write_text(dump_config(config))  # as `python -m pbt_econ.search` does
+    run_search(config, run_dir, show_progress=False)
+    return config, run_dir
+
+
+def test_quality_diversity_search_writes_every_new_file(qd_baseline):
+    from analysis.report import analyse_runs
+
+    config, run_dir = qd_baseline
+    probes = read_table(run_dir / "probes.parquet", "probes").to_pylist()
+    assert sorted((p["kind"], p["segment"]) for p in probes) == sorted(
+        [("probe", 0)] * 4 + [("probe", 1)] * 4 + [("final", 3)] * 4)
+    spent = [p["episodes_spent"] for p in probes]
+    assert spent == sorted(spent) and spent[0] > 4 * 10  # training plus probe episodes
+    assert all(math.isfinite(p["welfare"]) and p["eval_seeds"] in (2, 4) for p in probes)
+    archive = read_table(run_dir / "archive.parquet", "archive").to_pylist()
+    assert archive and len({(r["cell_x"], r["cell_y"]) for r in archive}) == len(archive)
+    assert sum(r["visits"] for r in archive) == len(probes)  # every probe was offered to the archive
+    for r in archive:
+        assert (run_dir / r["checkpoint"]).exists()
+        assert r["x_low"] <= min(max(r["x"], 0.0), 1.0) <= r["x_high"] + 1e-9
+        events = r["history"].split(";")
+        assert events[0].endswith(":added") and len(events) <= r["visits"]
+        assert f"{r['member_id']}@{r['episode']}:" in r["history"]
+    # Only the current elites' states are kept.
+    assert sorted(p.relative_to(run_dir).as_posix() for p in (run_dir / "archive").glob("*.pt")) == sorted(
+        r["checkpoint"] for r in archive)
+    lineage = read_table(run_dir / "lineage.parquet", "lineage").to_pylist()
+    restarts = [e for e in lineage if e["kind"] == "restart"]
+    # After segment 0 nobody has a history to stall on; after segment 1 every member is stalled.
+    assert sorted(e["child"] for e in restarts) == ["m000", "m001", "m002", "m003"]
+    assert all(e["segment"] == 1 and e["cell"] for e in restarts)
+    assert not [e for e in lineage if e["kind"] == "exploit"]  # no within-niche copies in this mode
+    state = json.loads((run_dir / "driver.json").read_text())
+    assert all(len(m["fitness_history"]) == 3 for m in state["members"])
+    result = analyse_runs([run_dir])
+    for name in ("plots/coverage.png", "plots/discovery.png"):
+        assert (run_dir / name).stat().st_size > 0, name
+    drawn = {p.path.name: p.points for p in result.plots}
+    assert drawn["coverage.png"] == len(archive) and drawn["discovery.png"] == 3
+    report = (run_dir / "report.md").read_text()
+    assert "quality-diversity archive over export_share x income_tax" in report and "coverage.png" in report
+
+
+def test_quality_diversity_search_resumes_to_the_same_archive(qd_baseline, tmp_path):
+    config, base = qd_baseline
+
+    def interrupt(segment, actors):
+        if segment == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(config, tmp_path, show_progress=False, on_segment=interrupt)
+    run_search(config, tmp_path, resume=True, show_progress=False)
+    for table in ("archive", "probes", "lineage"):
+        assert read_table(tmp_path / f"{table}.parquet", table).to_pylist() == read_table(
+            base / f"{table}.parquet", table).to_pylist(), table
+    assert comparable(read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()) == comparable(
+        read_table(base / "metrics.parquet", "metrics").to_pylist())

@@ -14,7 +14,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
-__all__ = ["bootstrap_ci", "chao1", "mean_ci", "t_quantile", "wilson_interval"]
+__all__ = ["bootstrap_ci", "chao1", "mean_ci", "newcombe_difference", "t_quantile", "wilson_interval"]
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -27,6 +27,20 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_difference(s1: int, n1: int, s2: int, n2: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Difference of two proportions ``s1/n1 - s2/n2`` with Newcombe's (1998, method 10) hybrid score
+    interval, built from the two Wilson intervals; ``(nan, nan, nan)`` when either ``n`` is 0."""
+    if n1 == 0 or n2 == 0:
+        return math.nan, math.nan, math.nan
+    p1, p2 = s1 / n1, s2 / n2
+    l1, u1 = wilson_interval(s1, n1, confidence)
+    l2, u2 = wilson_interval(s2, n2, confidence)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, low, high
 
 
 def t_quantile(p: float, df: int) -> float:

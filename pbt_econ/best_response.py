@@ -49,7 +49,8 @@ from pbt_econ.records import EvalResult
 from pbt_econ.rundir import RunDir, TrainDir
 from pbt_econ.seeds import stream_seed
 
-__all__ = ["BestResponseReport", "BestResponseRow", "best_response", "deviate", "find_checkpoints", "main"]
+__all__ = ["BestResponseReport", "BestResponseRow", "assess_outcome", "best_response", "deviate", "find_checkpoints",
+           "main"]
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,23 @@ def best_response(
                 member_episode=member.episode, eval_seed=cfg.eval_seed,
             ))
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
+
+
+def assess_outcome(member: Member, config: BestResponseConfig, eval_seeds: int):
+    """A final outcome as the search records it: ``(descriptors, descriptor_se, best-response rows)``.
+
+    The descriptors are the mean over ``eval_seeds`` evaluations (seed stream ``eval``), the first of
+    which is the best response's "before" evaluation; their spread gives the standard errors.
+    """
+    from pbt_econ.outcomes import summarise_evaluations
+
+    report = best_response(member, config)
+    evaluations = [report.before.stats.descriptors]
+    for k in range(1, eval_seeds):
+        seed = stream_seed(config.eval_seed, "eval", k)
+        evaluations.append(member.evaluate(config.eval_episodes, seed=seed).stats.descriptors)
+    mean, se = summarise_evaluations(evaluations)
+    return mean, se, report.rows
 
 
 def find_checkpoints(path: Path) -> list[Path]:

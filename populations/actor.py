@@ -15,13 +15,12 @@ from typing import Any
 
 import torch
 
-from pbt_econ.best_response import BestResponseRow, best_response
+from pbt_econ.best_response import BestResponseRow, assess_outcome
 from pbt_econ.checkpoints import read_checkpoint
 from pbt_econ.config import BestResponseConfig, RunConfig
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.member import Member
-from pbt_econ.outcomes import Descriptors, DescriptorSE, summarise_evaluations
-from pbt_econ.seeds import stream_seed
+from pbt_econ.outcomes import Descriptors, DescriptorSE
 from pbt_econ.tables import flatten
 
 __all__ = ["MemberWorker", "remote_worker_class"]
@@ -93,13 +92,7 @@ class MemberWorker:
         return self._assess(cfg, seeds)
 
     def _assess(self, br: BestResponseConfig, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
-        report = best_response(self.member, br)
-        evaluations = [report.before.stats.descriptors]
-        for k in range(1, seeds):
-            seed = stream_seed(br.eval_seed, "eval", k)
-            evaluations.append(self.member.evaluate(br.eval_episodes, seed=seed).stats.descriptors)
-        mean, se = summarise_evaluations(evaluations)
-        return mean, se, report.rows
+        return assess_outcome(self.member, br, seeds)
 
 
 def remote_worker_class():

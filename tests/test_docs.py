@@ -17,6 +17,7 @@ from pbt_econ.best_response import BestResponseRow
 from pbt_econ.config import (
     AgentTrainingConfig,
     AnalysisConfig,
+    ArchiveConfig,
     BestResponseConfig,
     NoPonziConfig,
     PopulationConfig,
@@ -28,9 +29,11 @@ from pbt_econ.curriculum import AgentCurriculum, Curriculum, MaskSchedule
 from pbt_econ.economy import EconomyConfig
 from pbt_econ.outcomes import OutcomeRow
 from pbt_econ.records import MetricsRow
+from pbt_econ.reproduce.runner import ReproductionRow
 from pbt_econ.spaces import SpacesConfig
 from pbt_econ.tables import columns_of
 from populations.driver import LineageRow
+from populations.quality_diversity import ArchiveRow, ProbeRow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,6 +66,7 @@ CONFIG_SECTIONS = {
     "`training`": (TrainingConfig, AgentTrainingConfig, NoPonziConfig),
     "`curriculum`": (Curriculum, AgentCurriculum, MaskSchedule),
     "`population`": (PopulationConfig,),
+    "`population.archive`": (ArchiveConfig,),
     "`search_space`": (SearchParam,),
     "`best_response`": (BestResponseConfig,),
     "`analysis`": (AnalysisConfig,),
@@ -89,6 +93,9 @@ TABLES = {
     "`best_response`": (BestResponseRow, set()),
     "`outcomes`": (OutcomeRow, {"cluster", "cluster_note", "regime", "run"}),  # analysis adds these
     "`equilibria`": (EquilibriumRow, set()),
+    "`archive`": (ArchiveRow, set()),
+    "`probes`": (ProbeRow, set()),
+    "`reproduction`": (ReproductionRow, set()),
 }
 
 

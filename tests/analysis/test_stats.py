@@ -33,3 +33,14 @@ def test_mean_ci_and_bootstrap():
     # The mean of 0..99 has standard error 29.01 / 10: the percentile interval is about 49.5 +- 5.7.
     assert lo == pytest.approx(49.5 - 5.7, abs=0.8) and hi == pytest.approx(49.5 + 5.7, abs=0.8)
     assert bootstrap_ci([1, 2, 3], lambda xs: sum(xs), seed=3) == bootstrap_ci([1, 2, 3], lambda xs: sum(xs), seed=3)
+
+
+def test_newcombe_difference_matches_published_values():
+    from analysis.stats import newcombe_difference
+
+    # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10.
+    d, lo, hi = newcombe_difference(56, 70, 48, 80)
+    assert d == pytest.approx(0.2) and (lo, hi) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
+    d, lo, hi = newcombe_difference(9, 10, 3, 10)
+    assert (lo, hi) == (pytest.approx(0.1705, abs=1e-4), pytest.approx(0.8090, abs=1e-4))
+    assert all(math.isnan(v) for v in newcombe_difference(0, 0, 1, 2))

@@ -15,12 +15,14 @@ of runs it rests on, a verdict and the rule that gave it. The rules
   bootstrap interval's upper end is the observed maximum, so one run over the
   bound already withholds "reproduced", and several make it "not reproduced".
 * **consistent with a value** (claim 4's r²): *not reproduced* when the
-  paper's value lies outside our interval; *reproduced* when inside and the
-  interval is at most 0.5 wide; otherwise *inconclusive* (too few outcomes
-  to tell).
+  paper's value lies outside our interval; *reproduced* when our whole
+  interval lies within the paper's value ± 0.15 (equivalence); otherwise
+  *inconclusive* (too few outcomes to tell).
 * **spectrum** (claim 4): *reproduced* with at least two equilibria distinct
-  beyond evaluation noise, each with bootstrap stability >= 0.6; *not
-  reproduced* with a single equilibrium; otherwise *inconclusive*.
+  beyond evaluation noise, each with bootstrap stability >= 0.6, in at least
+  two regimes (qualitatively distinct, as the paper claims); *not reproduced*
+  with a single equilibrium or a single regime among stable ones; otherwise
+  *inconclusive*.
 
 Intervals: Wilson for proportions, Newcombe's hybrid score interval for a
 difference of proportions, percentile bootstrap (2000 resamples, seed 0) for
@@ -49,10 +51,11 @@ VERDICT_RULES = {
                "null + margin (an effect of the claimed size is excluded); else inconclusive",
     "at_most": "reproduced if the 95% interval's upper end is at or below the paper's bound; not reproduced if "
                "its lower end is above it; else inconclusive",
-    "consistent": "not reproduced if the paper's value is outside our 95% interval; reproduced if inside and the "
-                  "interval is at most 0.5 wide; else inconclusive",
+    "consistent": "not reproduced if the paper's value is outside our 95% interval; reproduced if our whole "
+                  "interval lies within the paper's value ± 0.15; else inconclusive",
     "spectrum": "reproduced with >= 2 equilibria distinct beyond evaluation noise, each with bootstrap stability "
-                ">= 0.6; not reproduced with 1; else inconclusive",
+                ">= 0.6, spanning >= 2 regimes; not reproduced with 1 equilibrium, or stable equilibria all in one "
+                "regime; else inconclusive",
 }
 PAPER_TOLERANCE = {"consumer": 0.03, "firm": 0.10, "government": 0.01}
 """The paper's worst-case best-response gains (relative)."""
@@ -86,19 +89,24 @@ def verdict_at_most(low: float, high: float, bound: float) -> str:
     return INCONCLUSIVE
 
 
-def verdict_consistent(low: float, high: float, value: float, max_width: float = 0.5) -> str:
+def verdict_consistent(low: float, high: float, value: float, margin: float = 0.15) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return INCONCLUSIVE
     if not low <= value <= high:
         return NOT_REPRODUCED
-    return REPRODUCED if high - low <= max_width else INCONCLUSIVE
+    return REPRODUCED if value - margin <= low and high <= value + margin else INCONCLUSIVE
 
 
-def verdict_spectrum(stabilities: Sequence[float]) -> str:
-    if len(stabilities) <= 1:
-        return NOT_REPRODUCED if len(stabilities) == 1 else INCONCLUSIVE
-    stable = [s for s in stabilities if math.isfinite(s) and s >= 0.6]
-    return REPRODUCED if len(stable) >= 2 else INCONCLUSIVE
+def verdict_spectrum(stabilities: Sequence[float], regimes: Sequence[str]) -> str:
+    """``stabilities[i]`` and ``regimes[i]`` of equilibrium ``i`` (its centroid's regime)."""
+    if len(stabilities) == 0:
+        return INCONCLUSIVE
+    if len(stabilities) == 1:
+        return NOT_REPRODUCED
+    stable = [g for s, g in zip(stabilities, regimes) if math.isfinite(s) and s >= 0.6]
+    if len(stable) >= 2:
+        return REPRODUCED if len(set(stable)) >= 2 else NOT_REPRODUCED
+    return INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -294,7 +302,7 @@ def evaluate_claims(rows: list[dict[str, Any]], analysis_config=None, fixed_curr
             f"{len(stabilities)} equilibria (sizes {sizes}; stabilities "
             f"{', '.join(_fmt(s) for s in stabilities)}) in {len(regimes)} regime(s) ({', '.join(regimes)}) "
             f"from {len(open_rows)} outcomes", float(len(stabilities)), math.nan, math.nan, len(open_rows),
-            verdict_spectrum(stabilities), "spectrum"))
+            verdict_spectrum(stabilities, [q.regime for q in clustering.equilibria]), "spectrum"))
     for i, (xk, yk, caption) in enumerate(RELATIONS):
         key = f"{xk}~{yk}"
         r2, lo, hi = relation_r2(open_rows, xk, yk, resamples=RESAMPLES) if open_rows else (math.nan,) * 3
@@ -307,7 +315,7 @@ def evaluate_claims(rows: list[dict[str, Any]], analysis_config=None, fixed_curr
         claims.append(ClaimRow(
             f"4{'abcd'[i]}", f"Relation across open outcomes: {caption.split(' (')[0]}", f"r² = {PAPER_R2[key]:.2f}",
             f"r² = {_interval(r2, lo, hi)}{sign}", r2, lo, hi, len(open_rows),
-            verdict_consistent(lo, hi, PAPER_R2[key]), "consistent (width ≤ 0.5)"))
+            verdict_consistent(lo, hi, PAPER_R2[key]), "consistent (± 0.15)"))
 
     # 5. closed economy: mostly low-wage, low-production
     closed = [r for r in cur if r["economy"] == "closed"]

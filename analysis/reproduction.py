@@ -153,7 +153,7 @@ def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str
     lines = [
         f"# Reproduction of Curry et al. 2022 at scale `{scale}`",
         "",
-        f"{preset.description}. {len(rows)} runs"
+        f"{preset.description[:1].upper()}{preset.description[1:]}. {len(rows)} runs"
         + (f" of {runs_total}" if runs_total and runs_total != len(rows) else "")
         + (f", {wall_s / 60:.1f} min wall time" if wall_s is not None else "") + ". "
         f"Verdicts: {counts['reproduced']} reproduced, {counts['not reproduced']} not reproduced, "

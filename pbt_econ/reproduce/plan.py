@@ -34,7 +34,7 @@ class FixedTaxPreset:
     """The fixed-tax baselines (``fixed_tax:``)."""
 
     income_tax: tuple[float, ...] = (0.2, 0.4, 0.6)
-    corporate_tax: tuple[float, ...] = (0.2, 0.6)
+    corporate_tax: tuple[float, ...] = (0.2, 0.6, 0.8)
     seeds: int = 2
     curriculum: str = "paper"
     """Curriculum of the fixed-tax runs; their learned counterpart is the open economy's runs with it."""

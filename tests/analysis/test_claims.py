@@ -33,10 +33,12 @@ def test_verdict_rules():
     assert verdict_at_most(0.01, 0.2, 0.03) == INCONCLUSIVE
     assert verdict_consistent(0.6, 0.85, 0.73) == REPRODUCED
     assert verdict_consistent(0.0, 0.3, 0.73) == NOT_REPRODUCED
-    assert verdict_consistent(0.1, 0.9, 0.73) == INCONCLUSIVE  # wider than 0.5: too few outcomes to tell
-    assert verdict_spectrum([0.9, 0.8, 0.4]) == REPRODUCED
-    assert verdict_spectrum([1.0]) == NOT_REPRODUCED
-    assert verdict_spectrum([0.9, 0.3]) == INCONCLUSIVE
+    assert verdict_consistent(0.5, 0.9, 0.73) == INCONCLUSIVE  # contains it, but also values 0.15 away
+    assert verdict_consistent(0.0, 0.34, 0.25) == INCONCLUSIVE  # r² of 0 is as consistent as the paper's 0.25
+    assert verdict_spectrum([0.9, 0.8, 0.4], ["export-led", "domestic", "domestic"]) == REPRODUCED
+    assert verdict_spectrum([1.0, 1.0, 1.0], ["domestic"] * 3) == NOT_REPRODUCED  # distinct, but one regime
+    assert verdict_spectrum([1.0], ["domestic"]) == NOT_REPRODUCED
+    assert verdict_spectrum([0.9, 0.3], ["domestic", "trivial"]) == INCONCLUSIVE
 
 
 def row(run_id, experiment="curricula", economy="open", curriculum="paper", collapsed=False, eps=(0.001, 0.01, 0.0001),

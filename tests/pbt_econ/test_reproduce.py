@@ -66,8 +66,8 @@ def test_tiny_small_scale_reproduction_writes_every_file_and_resumes(tmp_path, c
     assert main(args) == 0
     log = capsys.readouterr().out
     rows = read_table(out / "reproduction.parquet", "reproduction").to_pylist()
-    assert len(rows) == 6 + 12  # 3 curricula x 2 economies x 1 seed + 3 x 2 tax points x 2 seeds
-    assert sum(r["experiment"] == "fixed_tax" for r in rows) == 12
+    assert len(rows) == 6 + 18  # 3 curricula x 2 economies x 1 seed + 3 x 3 tax points x 2 seeds
+    assert sum(r["experiment"] == "fixed_tax" for r in rows) == 18
     assert all(r["fixed_types"] == "government" for r in rows if r["experiment"] == "fixed_tax")
     assert all(math.isnan(r["epsilon_rel_government"]) for r in rows if r["experiment"] == "fixed_tax")
     assert all(r["status"] == "ok" and r["wall_s"] > 0 and r["eval_seeds"] == 2 for r in rows)
@@ -85,7 +85,7 @@ def test_tiny_small_scale_reproduction_writes_every_file_and_resumes(tmp_path, c
     assert main(args) == 2
     assert "already holds a reproduction" in capsys.readouterr().err
     results = sorted((out / "runs").glob("*/result.json"))
-    assert len(results) == 18
+    assert len(results) == 24
     removed = [p for p in results if "curricula-open-none" in str(p) or "fixed_tax-i0.2-c0.2-s1" in str(p)]
     kept = {p: p.read_text() for p in results if p not in removed}
     for p in removed:
@@ -95,7 +95,7 @@ def test_tiny_small_scale_reproduction_writes_every_file_and_resumes(tmp_path, c
     assert log.count("] curricula-") + log.count("] fixed_tax-") == 2  # one log line per run that ran
     assert "curricula-open-none-s0" in log and "fixed_tax-i0.2-c0.2-s1" in log
     assert all(p.read_text() == text for p, text in kept.items())  # finished runs were not re-run
-    assert len(read_table(out / "reproduction.parquet", "reproduction").to_pylist()) == 18
+    assert len(read_table(out / "reproduction.parquet", "reproduction").to_pylist()) == 24
     # A resume with another plan is refused, naming what differs.
     assert main([*args[:2], "--seeds", "2", *args[4:], "--resume"]) == 2
     assert "seeds differs" in capsys.readouterr().err

@@ -28,7 +28,7 @@ LABELS = {
     "income_tax": "income tax rate", "corporate_tax": "corporate tax rate",
     "welfare": "social welfare per episode", "reward_consumer": "consumer reward per episode",
     "reward_firm": "firm reward per episode (money)", "production": "units produced per firm per step",
-    "export_share": "export share (of units sold)",
+    "export_share": "export share (fraction of firms selling mostly abroad)",
 }
 
 

@@ -24,6 +24,7 @@ from analysis import plots
 from analysis.claims import VERDICT_RULES, ClaimRow, evaluate_claims, fixed_tax_table, learned, table_three
 from analysis.stats import wilson_interval
 from pbt_econ.files import atomic_write_text
+from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import write_table
 
 __all__ = ["write_reproduction"]
@@ -132,22 +133,23 @@ def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str
                        wall_s: float | None = None, runs_total: int | None = None) -> list[ClaimRow]:
     """Write the report, the table and the plots into ``out``; returns the claim rows."""
     out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
-    write_table(rows, out / "reproduction.parquet", "reproduction")
+    layout = ReproduceDir(out)
+    layout.plots.mkdir(parents=True, exist_ok=True)
+    write_table(rows, layout.table, "reproduction")
     fixed_curriculum = preset.fixed_tax.curriculum
     claims = evaluate_claims(rows, analysis_config, fixed_curriculum)
     curricula = list(preset.curricula)
     open_rows = [r for r in learned(rows) if r["economy"] == "open" and r["status"] == "ok"]
     drawn = [
-        _collapse_plot(rows, curricula, out / "plots" / "collapse.png"),
-        _best_response_plot(rows, out / "plots" / "best_response.png"),
-        _fixed_tax_plot(rows, fixed_curriculum, out / "plots" / "fixed_tax.png"),
+        _collapse_plot(rows, curricula, layout.plots / "collapse.png"),
+        _best_response_plot(rows, layout.plots / "best_response.png"),
+        _fixed_tax_plot(rows, fixed_curriculum, layout.plots / "fixed_tax.png"),
     ]
     if open_rows:
         from analysis.cluster import cluster_outcomes
 
         labels = cluster_outcomes(open_rows, analysis_config).labels
-        drawn.append(plots.paper_relations(open_rows, labels, out / "plots" / "relations.png")[0])
+        drawn.append(plots.paper_relations(open_rows, labels, layout.plots / "relations.png")[0])
 
     counts = {v: sum(c.verdict == v for c in claims) for v in ("reproduced", "not reproduced", "inconclusive")}
     lines = [
@@ -219,5 +221,5 @@ def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str
         lines += [f"### {p.title}", "", f"![{p.title}]({rel})", ""]
     lines += ["## Files", "", "- `reproduction.parquet`: one row per run (columns: docs/outputs.md)",
               "- `runs/<run_id>/`: each run's config, metrics, checkpoint and `result.json`", ""]
-    atomic_write_text(out / "reproduction.md", "\n".join(lines))
+    atomic_write_text(layout.report, "\n".join(lines))
     return claims

@@ -13,6 +13,11 @@ A training directory (``python -m pbt_econ.train``)::
 
     <out>/config.yaml  checkpoint.pt  metrics.parquet  [best_response.parquet]
 
+A reproduction directory (``python -m pbt_econ.reproduce``)::
+
+    <out>/reproduce.json  reproduction.md  reproduction.parquet  plots/*.png
+          runs/<run_id>/  (a training directory)  result.json
+
 The driver, best response, the train CLI and the analysis all reach files
 through :class:`RunDir` and :class:`TrainDir`.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunDir", "TrainDir"]
+__all__ = ["ReproduceDir", "RunDir", "TrainDir"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +150,42 @@ class TrainDir:
     @property
     def best_response(self) -> Path:
         return self.root / "best_response.parquet"
+
+
+@dataclass(frozen=True)
+class ReproduceDir:
+    """Paths of a ``pbt_econ.reproduce`` output folder."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def manifest(self) -> Path:
+        """The plan (scale, seeds, overrides, run ids) a ``--resume`` must match."""
+        return self.root / "reproduce.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "reproduction.md"
+
+    @property
+    def table(self) -> Path:
+        return self.root / "reproduction.parquet"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def run(self, run_id: str) -> Path:
+        """One run's training directory."""
+        return self.runs / run_id
+
+    def result(self, run_id: str) -> Path:
+        """One run's measured outcome, written by the driver when the run returns."""
+        return self.run(run_id) / "result.json"

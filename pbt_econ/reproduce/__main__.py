@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             for device in sorted({c.device for c in configs}):
                 check_device(device)
         check_address(args.address)
-        manifest = out / "reproduce.json"
+        from pbt_econ.rundir import ReproduceDir
+
+        manifest = ReproduceDir(out).manifest
         plan = {"scale": str(args.scale), "seeds": args.seeds, "first_seed": args.first_seed,
                 "overrides": list(args.overrides), "runs": [s.run_id for s in specs]}
         if manifest.exists() and not args.resume:
@@ -106,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(c.claim) for c in claims)
     for c in claims:
         print(f"{c.claim:<{width}}  {c.verdict:<15} {c.ours}")
-    print(f"\nreport: {out / 'reproduction.md'} ({wall / 60:.1f} min)")
+    from pbt_econ.rundir import ReproduceDir
+
+    print(f"\nreport: {ReproduceDir(out).report} ({wall / 60:.1f} min)")
     return 0
 
 

@@ -24,6 +24,7 @@ from pbt_econ.config import RunConfig
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
 from pbt_econ.reproduce.plan import ReproducePreset, RunSpec, run_config
+from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import flatten
 
 __all__ = ["ReproductionRow", "ReproduceError", "execute_run", "run_all"]
@@ -95,7 +96,7 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
 
 
 def result_path(out: Path, spec: RunSpec) -> Path:
-    return out / "runs" / spec.run_id / "result.json"
+    return ReproduceDir(out).result(spec.run_id)
 
 
 def finished(out: Path, specs: list[RunSpec]) -> dict[str, dict[str, Any]]:
@@ -136,8 +137,8 @@ def run_all(preset: ReproducePreset, specs: list[RunSpec], out: Path, address: s
             options: dict[str, Any] = {"num_cpus": preset.cpus_per_run, "max_retries": 1}
             if preset.gpus_per_run:
                 options["num_gpus"] = preset.gpus_per_run
-            runs_dir = (out / "runs").resolve()
-            pending = {task.options(**options).remote(configs[s.run_id], s, str(runs_dir / s.run_id), threads): s
+            layout = ReproduceDir(Path(out).resolve())
+            pending = {task.options(**options).remote(configs[s.run_id], s, str(layout.run(s.run_id)), threads): s
                        for s in todo}
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)

@@ -184,6 +184,9 @@ class ArchiveConfig:
     min_improvement: float = 0.01
     """A member is stalled when its fitness beats its best earlier fitness by less than this fraction
     of that fitness's magnitude; stalled members restart from an elite."""
+    assess_elites: bool = True
+    """At the end, give every archive elite that is not a member's final outcome the full evaluation
+    and best response, and report it as an outcome too (niche ``archive:<niche>``)."""
 
     def __post_init__(self) -> None:
         for name in ("x", "y"):

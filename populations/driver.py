@@ -238,6 +238,8 @@ def run_search(
             qd.record(n_segments, last_episodes * len(records), finals, population.records,
                       lambda m, path: copy_checkpoint(layout.final_checkpoint(m), path), kind="final")
             qd.write()
+            if pop.archive.assess_elites:
+                outcomes = _assess_elites(config, population, qd, outcomes)
         save_state(finished=True)
         if qd is not None:
             qd.prune()
@@ -295,6 +297,48 @@ def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, 
         for r in records if training_paths
     ])
     return lineage
+
+
+def _assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
+                   outcomes: list[OutcomeRow]) -> list[OutcomeRow]:
+    """Evaluate and best-respond every archive elite that is not a final outcome; append them to
+    ``outcomes.parquet`` (member id ``<member>@e<episode>``, niche ``archive:<niche>``) and their
+    deviations to ``best_response.parquet``."""
+    from pbt_econ.best_response import BestResponseRow
+
+    layout = population.layout
+    elites = [e for _, e in sorted(qd.archive.elites.items()) if e.episode < config.population.episodes]
+    if not elites:
+        return outcomes
+    if population.show_progress:
+        print(f"best response of {len(elites)} archive elites ...", flush=True)
+    ray = population.ray
+    for actor in population.actors.values():  # the members are done; free their CPU shares
+        ray.kill(actor)
+    population.actors = {}
+    refs = []
+    for e in elites:
+        record = population.records[e.member_id]
+        member_config, curriculum = population.member_config(record)
+        actor = population.worker_cls.options(num_cpus=population.cpus).remote(
+            member_config, curriculum, record.seed, f"{e.member_id}@e{e.episode}", population.threads)
+        ray.get(actor.load.remote(str(layout.root / e.checkpoint)))  # its own weights and hyperparameters
+        refs.append((e, record, actor, actor.finish.remote()))
+    br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
+    extra = []
+    for e, record, actor, ref in refs:
+        descriptors, descriptor_se, rows = ray.get(ref)
+        ray.kill(actor)
+        br_rows.extend(rows)
+        extra.append(outcome_row(
+            member_id=f"{e.member_id}@e{e.episode}", niche=f"archive:{record.niche}",
+            curriculum=record.curriculum["name"], seed=record.seed, episode=e.episode,
+            hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
+            fixed_types=tuple(config.fixed), descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds))
+    outcomes = outcomes + extra
+    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
+    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
+    return outcomes
 
 
 def _finish(config: RunConfig, population: Population, run_dir: Path) -> tuple[list[OutcomeRow], dict[str, tuple]]:

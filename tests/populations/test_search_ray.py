@@ -215,6 +215,14 @@ def test_quality_diversity_search_writes_every_new_file(qd_baseline):
     assert not [e for e in lineage if e["kind"] == "exploit"]  # no within-niche copies in this mode
     state = json.loads((run_dir / "driver.json").read_text())
     assert all(len(m["fitness_history"]) == 3 for m in state["members"])
+    # Elites that are not final outcomes got the full check and are outcomes too.
+    outcomes = read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()
+    elites = {f"{r['member_id']}@e{r['episode']}" for r in archive if r["episode"] < 30}
+    assert {o["member_id"] for o in outcomes if o["niche"].startswith("archive:")} == elites
+    assert len(outcomes) == 4 + len(elites)
+    br = read_table(run_dir / "best_response.parquet", "best_response").to_pylist()
+    assert {r["member_id"] for r in br} == {o["member_id"] for o in outcomes}
+    assert all(r["member_episode"] < 30 for r in br if "@" in r["member_id"])
     result = analyse_runs([run_dir])
     for name in ("plots/coverage.png", "plots/discovery.png"):
         assert (run_dir / name).stat().st_size > 0, name

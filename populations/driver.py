@@ -322,7 +322,9 @@ def _assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
         member_config, curriculum = population.member_config(record)
         actor = population.worker_cls.options(num_cpus=population.cpus).remote(
             member_config, curriculum, record.seed, f"{e.member_id}@e{e.episode}", population.threads)
-        ray.get(actor.load.remote(str(layout.root / e.checkpoint)))  # its own weights and hyperparameters
+        # Not waited for: more elites than free CPU shares queue as pending actors, and each starts
+        # when an earlier one is killed below (waiting here would deadlock).
+        actor.load.remote(str(layout.root / e.checkpoint))  # its own weights and hyperparameters
         refs.append((e, record, actor, actor.finish.remote()))
     br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
     extra = []

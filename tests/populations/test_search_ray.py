@@ -247,3 +247,27 @@ def test_quality_diversity_search_resumes_to_the_same_archive(qd_baseline, tmp_p
             base / f"{table}.parquet", table).to_pylist(), table
     assert comparable(read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()) == comparable(
         read_table(base / "metrics.parquet", "metrics").to_pylist())
+
+
+def test_assessing_more_elites_than_free_cpu_shares_does_not_deadlock(qd_baseline, tmp_path):
+    """Elite actors beyond the free CPU shares wait as pending actors and start as earlier ones finish."""
+    import dataclasses
+    import shutil
+
+    from populations.driver import _assess_elites
+    from populations.members import MemberRecord, Population
+    from populations.quality_diversity import QualitySearch
+
+    config, base = qd_baseline
+    run_dir = tmp_path / "run"
+    shutil.copytree(base, run_dir)
+    state = json.loads((run_dir / "driver.json").read_text())
+    records = [MemberRecord(**m) for m in state["members"]]
+    population = Population(config, run_dir, records, show_progress=False)
+    population.cpus = 2.0  # one elite actor at a time on the 2-CPU Ray
+    qd = QualitySearch(config, run_dir, state["quality_diversity"])
+    source = next(e for e in qd.archive.elites.values())
+    qd.archive.elites = {(i, 0): dataclasses.replace(source, member_id=f"m00{i}", episode=10 + i) for i in range(3)}
+    outcomes = _assess_elites(config, population, qd, [])
+    assert sorted(o.member_id for o in outcomes) == ["m000@e10", "m001@e11", "m002@e12"]
+    assert all(o.niche.startswith("archive:") and math.isfinite(o.descriptors.welfare) for o in outcomes)

@@ -152,6 +152,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
     a = config.analysis
     row_regimes = [regime(o) for o, lbl in zip(outcomes, result.labels) if lbl != INVALID]
     regimes = sorted(set(row_regimes))
+    verified_regimes = sorted({regime(o) for o, lbl in zip(outcomes, result.labels)
+                               if lbl != INVALID and bool(o.get("is_epsilon_equilibrium"))})
     criterion = ("distinct beyond evaluation noise" if a.method == "noise"
                  else f"distinct by {a.method} clustering")
     lines = [
@@ -162,7 +164,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         "",
         _unseen_line(result),
         "",
-        f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}. "
+        f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}; "
+        f"with an ε-verified outcome: {', '.join(verified_regimes) or 'none'}. "
         "Rules, first match wins: " + "; ".join(f"**{name}**: {text}" for name, text, _ in REGIME_RULES) + ".",
         "",
         "## Configuration",

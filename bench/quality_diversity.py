@@ -12,7 +12,7 @@ its interval, archive cells filled, and wall time.
 Each search's result goes to ``OUT/<cell>/bench.json`` when it finishes; running
 the command again skips finished searches and resumes interrupted ones.
 
-    python bench/quality_diversity.py [--out runs/bench-qd] [--seed 0] [--summary]
+    python bench/quality_diversity.py [--out runs/bench-qd] [--seed 0] [--summary] [--reanalyse]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def _analyse(run_dir: Path) -> dict:
     return {
         "outcomes": len(outcomes),
         "regimes": sorted({o["regime"] for o in outcomes}),
+        "verified_regimes": sorted({o["regime"] for o in outcomes if o["is_epsilon_equilibrium"]}),
         "equilibria": len(result.equilibria),
         "verified": sum(q.is_epsilon_equilibrium for q in result.equilibria),
         "chao1": [estimate, low, high],
@@ -78,15 +79,17 @@ def run_cell(out: Path, cell: str, overrides: list[str], seed: int) -> dict:
 
 
 def summary(out: Path) -> str:
-    lines = ["| search | outcomes | regimes | distinct equilibria | ε-verified | Chao1 total (95%) | archive cells | wall time |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| search | outcomes | regimes | regimes with an ε-verified outcome | distinct equilibria | ε-verified "
+             "| Chao1 total (95%) | archive cells | wall time |", "|---|---|---|---|---|---|---|---|---|"]
     for cell, _ in CELLS:
         path = out / cell / "bench.json"
         if not path.exists():
             continue
         r = json.loads(path.read_text())
         est, lo, hi = r["chao1"]
-        lines.append(f"| {cell} | {r['outcomes']} | {len(r['regimes'])} ({', '.join(r['regimes'])}) | {r['equilibria']} "
+        verified = r.get("verified_regimes")
+        verified = "?" if verified is None else (", ".join(verified) or "none")
+        lines.append(f"| {cell} | {r['outcomes']} | {len(r['regimes'])} ({', '.join(r['regimes'])}) | {verified} | {r['equilibria']} "
                      f"| {r['verified']} | {est:.1f} ({lo:.1f}–{hi:.1f}) | {r['cells'] if r['cells'] is not None else '–'} "
                      f"| {r['wall_s'] / 60:.1f} min{' (resumed)' if r.get('resumed') else ''} |")
     combined = out / "combined" / "bench.json"
@@ -103,8 +106,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-qd")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--summary", action="store_true")
+    parser.add_argument("--reanalyse", action="store_true",
+                        help="re-run the analysis of finished searches (keeps their wall times)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.reanalyse:
+        for cell, _ in CELLS:
+            path = args.out / cell / "bench.json"
+            if path.exists():
+                r = json.loads(path.read_text())
+                path.write_text(json.dumps({**r, **_analyse(args.out / cell)}, indent=1))
     if not args.summary:
         for cell, overrides in CELLS:
             run_cell(args.out, cell, overrides, args.seed)

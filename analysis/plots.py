@@ -48,6 +48,14 @@ def _plt():
     return plt
 
 
+def save(fig, path: Path, points: int, title: str) -> PlotInfo:
+    """Lay out, write and close a figure; what every plot function returns."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return PlotInfo(path, points, title)
+
+
 def _colour(label: int):
     plt = _plt()
     return "lightgrey" if label < 0 else plt.get_cmap("tab10")(label % 10)
@@ -92,10 +100,7 @@ def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> P
     axes[1].legend(handles=handles, fontsize=8, loc="best")
     title = "Equilibrium spectrum (one point per member outcome)"
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, drawn // 2, title)
+    return save(fig, path, drawn // 2, title)
 
 
 def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], path: Path) -> PlotInfo:
@@ -117,10 +122,7 @@ def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], pat
     ax.axhline(0, color="grey", lw=0.5)
     title = "Profile of each equilibrium"
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, len(equilibria), title)
+    return save(fig, path, len(equilibria), title)
 
 
 def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]], path: Path) -> PlotInfo:
@@ -150,10 +152,7 @@ def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]]
         axes[0].legend(fontsize=7, ncol=2)
     title = "Training curves (▼ = PBT exploit: weights copied from a better member)"
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, drawn, title)
+    return save(fig, path, drawn, title)
 
 
 def _member(row: dict[str, Any], key: str = "member_id") -> str:
@@ -181,10 +180,7 @@ def epsilon_bars(equilibria: list[dict[str, Any]], tolerance: dict[str, float], 
     ax.legend()
     title = "Best-response gain per agent type (dashed: tolerance)"
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, int(drawn), title)
+    return save(fig, path, int(drawn), title)
 
 
 def relation_r2(outcomes: list[dict[str, Any]], xk: str, yk: str, resamples: int = 1000,
@@ -233,10 +229,7 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
         ax.grid(alpha=0.3)
     title = "Relations across outcomes (the paper's, docs/model.md §9)"
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, drawn // 4, title), r2s
+    return save(fig, path, drawn // 4, title), r2s
 
 
 def coverage(archive: list[dict[str, Any]], bins: int, path: Path) -> PlotInfo:
@@ -270,10 +263,7 @@ def coverage(archive: list[dict[str, Any]], bins: int, path: Path) -> PlotInfo:
     ax.set_ylabel(LABELS.get(yd, yd))
     title = f"Archive coverage: {len(archive)} of {bins * bins} cells filled (number: visits; ✓: ε-verified)"
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, len(archive), title)
+    return save(fig, path, len(archive), title)
 
 
 def discovery_counts(probes: list[dict[str, Any]], config) -> list[tuple[int, int, int, int]]:
@@ -322,7 +312,4 @@ def discovery(probes: list[dict[str, Any]], config, path: Path) -> PlotInfo:
     ax.legend(fontsize=8)
     title = "Discovery: what the search had found against episodes spent"
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return PlotInfo(path, drawn, title)
+    return save(fig, path, drawn, title)

@@ -63,10 +63,7 @@ def _collapse_plot(rows: list[dict[str, Any]], curricula: list[str], path: Path)
     ax.grid(axis="y", alpha=0.3)
     title = "Claim 1: collapse rate by curriculum"
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return plots.PlotInfo(path, drawn, title)
+    return plots.save(fig, path, drawn, title)
 
 
 def _best_response_plot(rows: list[dict[str, Any]], path: Path) -> plots.PlotInfo:
@@ -93,10 +90,7 @@ def _best_response_plot(rows: list[dict[str, Any]], path: Path) -> plots.PlotInf
         ax.legend(fontsize=7)
     title = "Claim 2: best-response gains of the non-collapsed learned runs"
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return plots.PlotInfo(path, drawn, title)
+    return plots.save(fig, path, drawn, title)
 
 
 def _fixed_tax_plot(rows: list[dict[str, Any]], fixed_curriculum: str, path: Path) -> plots.PlotInfo:
@@ -123,10 +117,7 @@ def _fixed_tax_plot(rows: list[dict[str, Any]], fixed_curriculum: str, path: Pat
     ax.grid(alpha=0.3)
     title = "Claim 3: welfare with fixed taxes and with the learned government (open economy)"
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return plots.PlotInfo(path, len(table) + len(lw), title)
+    return plots.save(fig, path, len(table) + len(lw), title)
 
 
 def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str, analysis_config,

@@ -190,16 +190,28 @@ def table_three(rows: list[dict[str, Any]]) -> list[TableThreeRow]:
 
 
 # ---------------------------------------------------------------- claim 3: fixed taxes
-def fixed_tax_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean welfare (with a t interval) per fixed (income, corporate) tax point."""
-    from analysis.stats import mean_ci
-
+def fixed_points(rows: list[dict[str, Any]]) -> dict[tuple[float, float], list[float]]:
+    """Welfare of the finished fixed-tax runs, by (income tax, corporate tax) point."""
     points: dict[tuple[float, float], list[float]] = {}
     for r in rows:
         if r["experiment"] == "fixed_tax" and r["status"] == "ok":
             points.setdefault((r["fixed_income_tax"], r["fixed_corporate_tax"]), []).append(r["welfare"])
+    return points
+
+
+def learned_welfare(rows: list[dict[str, Any]], curriculum: str) -> list[float]:
+    """Welfare of the finished open-economy runs in which the government learned, with ``curriculum``:
+    the counterpart of the fixed-tax runs."""
+    return [r["welfare"] for r in learned(rows) if r["economy"] == "open" and r["curriculum"] == curriculum
+            and r["status"] == "ok"]
+
+
+def fixed_tax_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean welfare (with a t interval) per fixed (income, corporate) tax point."""
+    from analysis.stats import mean_ci
+
     out = []
-    for (income, corporate), values in sorted(points.items()):
+    for (income, corporate), values in sorted(fixed_points(rows).items()):
         mean, half = mean_ci(values)
         out.append({"income_tax": income, "corporate_tax": corporate, "n": len(values), "welfare": mean,
                     "ci95": half})
@@ -274,12 +286,7 @@ def evaluate_claims(rows: list[dict[str, Any]], analysis_config=None, fixed_curr
             verdict_at_most(ml, mh, PAPER_TYPICAL[t]), f"at_most ({_fmt(PAPER_TYPICAL[t], True)})"))
 
     # 3. learned vs best fixed tax
-    lw = [r["welfare"] for r in cur if r["economy"] == "open" and r["curriculum"] == fixed_curriculum
-          and r["status"] == "ok"]
-    fixed: dict[tuple[float, float], list[float]] = {}
-    for r in rows:
-        if r["experiment"] == "fixed_tax" and r["status"] == "ok":
-            fixed.setdefault((r["fixed_income_tax"], r["fixed_corporate_tax"]), []).append(r["welfare"])
+    lw, fixed = learned_welfare(rows, fixed_curriculum), fixed_points(rows)
     ratio, lo, hi, best = welfare_ratio(lw, fixed)
     claims.append(ClaimRow(
         "3", "Learned tax policy vs the best fixed tax rate: welfare ratio (open economy)",

@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from analysis import plots
-from analysis.claims import VERDICT_RULES, ClaimRow, evaluate_claims, fixed_tax_table, learned, table_three
+from analysis.claims import (
+    VERDICT_RULES,
+    ClaimRow,
+    evaluate_claims,
+    fixed_tax_table,
+    learned,
+    learned_welfare,
+    table_three,
+)
 from analysis.stats import wilson_interval
 from pbt_econ.files import atomic_write_text
 from pbt_econ.rundir import ReproduceDir
@@ -103,8 +111,7 @@ def _fixed_tax_plot(rows: list[dict[str, Any]], fixed_curriculum: str, path: Pat
     ax.errorbar(range(len(table)), [p["welfare"] for p in table],
                 yerr=[0 if math.isnan(p["ci95"]) else p["ci95"] for p in table], fmt="o", capsize=4,
                 label="government fixed (mean, 95% t)")
-    lw = [r["welfare"] for r in learned(rows) if r["economy"] == "open" and r["curriculum"] == fixed_curriculum
-          and r["status"] == "ok"]
+    lw = learned_welfare(rows, fixed_curriculum)
     mean, half = mean_ci(lw)
     if lw:
         ax.axhline(mean, color="green", label=f"government learned ({len(lw)} runs)")
@@ -183,8 +190,7 @@ def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str
               "firms learning.", "", "| income tax | corporate tax | runs | welfare (mean ± 95% t) |", "|---|---|---|---|"]
     for p in fixed_tax_table(rows):
         lines.append(f"| {p['income_tax']:g} | {p['corporate_tax']:g} | {p['n']} | {_f(p['welfare'])} ± {_f(p['ci95'], 3)} |")
-    lw = [r["welfare"] for r in learned(rows) if r["economy"] == "open" and r["curriculum"] == fixed_curriculum
-          and r["status"] == "ok"]
+    lw = learned_welfare(rows, fixed_curriculum)
     if lw:
         from analysis.stats import mean_ci
 

@@ -31,13 +31,18 @@ __all__ = ["ReproduceDir", "RunDir", "TrainDir"]
 
 
 @dataclass(frozen=True)
-class RunDir:
-    """Paths of a search run directory (nothing is created or read here)."""
+class _Layout:
+    """A folder's root (any path-like, kept as a ``Path``); nothing is created or read here."""
 
     root: Path
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
+
+
+@dataclass(frozen=True)
+class RunDir(_Layout):
+    """Paths of a search run directory."""
 
     @property
     def config(self) -> Path:
@@ -127,13 +132,8 @@ class RunDir:
 
 
 @dataclass(frozen=True)
-class TrainDir:
+class TrainDir(_Layout):
     """Paths of a ``pbt_econ.train`` output folder."""
-
-    root: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
 
     @property
     def config(self) -> Path:
@@ -153,13 +153,8 @@ class TrainDir:
 
 
 @dataclass(frozen=True)
-class ReproduceDir:
+class ReproduceDir(_Layout):
     """Paths of a ``pbt_econ.reproduce`` output folder."""
-
-    root: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
 
     @property
     def manifest(self) -> Path:

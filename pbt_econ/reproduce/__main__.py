@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from pbt_econ.reproduce.runner import run_all
 
         started = time.perf_counter()
-        rows = run_all(preset, specs, out, address=args.address,
+        rows = run_all(preset, specs, configs, out, address=args.address,
                        show_progress=not args.no_progress and sys.stderr.isatty(), num_cpus=args.num_cpus)
         wall = time.perf_counter() - started
         claims = write_reproduction(out, rows, preset, scale, configs[0].analysis, wall_s=wall)

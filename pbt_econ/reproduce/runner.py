@@ -23,7 +23,7 @@ from typing import Any
 from pbt_econ.config import RunConfig
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.reproduce.plan import ReproducePreset, RunSpec, run_config
+from pbt_econ.reproduce.plan import ReproducePreset, RunSpec
 from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import flatten
 
@@ -112,13 +112,18 @@ def finished(out: Path, specs: list[RunSpec]) -> dict[str, dict[str, Any]]:
     return done
 
 
-def run_all(preset: ReproducePreset, specs: list[RunSpec], out: Path, address: str | None = None,
-            show_progress: bool = True, num_cpus: int | None = None) -> list[dict[str, Any]]:
-    """Run every spec without a result as a Ray task; returns all rows in ``specs`` order."""
+def run_all(preset: ReproducePreset, specs: list[RunSpec], configs: list[RunConfig], out: Path,
+            address: str | None = None, show_progress: bool = True,
+            num_cpus: int | None = None) -> list[dict[str, Any]]:
+    """Run every spec without a result as a Ray task; returns all rows in ``specs`` order.
+
+    ``configs[i]`` is ``specs[i]``'s config (:func:`~pbt_econ.reproduce.plan.run_config`), built and so
+    validated by the caller before any work.
+    """
     from pbt_econ.config import replace_path
     from populations.members import start_ray
 
-    configs = {s.run_id: run_config(preset, s) for s in specs}  # every config validated before any work
+    configs = {s.run_id: c for s, c in zip(specs, configs, strict=True)}
     done = finished(out, specs)
     todo = [s for s in specs if s.run_id not in done]
     bar = None

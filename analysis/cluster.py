@@ -1,7 +1,7 @@
 """Cluster outcome rows into distinct equilibria (scikit-learn).
 
 Input: outcome rows (``outcomes.parquet``, see :mod:`pbt_econ.outcomes`).
-The descriptors of :data:`pbt_econ.outcomes.DESCRIPTORS` are standardised:
+The economy's descriptors (:class:`analysis.schema.Schema`) are standardised:
 centred, and divided by ``max(std, relative_resolution * |mean|)`` - so that
 differences smaller than ``relative_resolution`` (default 10%) of a
 descriptor's size are not blown up into distinct equilibria when the
@@ -38,9 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from analysis.noise import distinct_matrix, noise_labels, regime, stability
+from analysis.noise import distinct_matrix, noise_labels, stability
+from analysis.schema import Schema
 from pbt_econ.config import AnalysisConfig
-from pbt_econ.outcomes import DESCRIPTORS, Descriptors, DescriptorSE
+from pbt_econ.outcomes import DescriptorSE
+from pbt_econ.records import Descriptors, PerType
 
 __all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
 
@@ -78,13 +80,11 @@ class EquilibriumRow:
     """Standard error of each centroid descriptor (``<descriptor>_se``): the members' spread over
     sqrt(size), or the lone member's own evaluation error."""
     regime: str
-    """Economic regime of the centroid by the rules of :data:`analysis.noise.REGIME_RULES`."""
+    """Economic regime of the centroid by the economy's regime rules."""
     stability: float
     """Clusterwise bootstrap stability (mean best Jaccard over resamples; NaN: not computed)."""
-    epsilon_rel_consumer: float
-    """Worst member's relative best-response gain of consumers (NaN: not checked)."""
-    epsilon_rel_firm: float
-    epsilon_rel_government: float
+    epsilon: PerType
+    """``epsilon_rel_<type>`` per agent type: the worst member's relative best-response gain (NaN: not checked)."""
     epsilon_max_rel: float
     checked_share: float
     """Fraction of members with best-response results."""
@@ -100,16 +100,25 @@ class Clustering:
     """Per row: why it is noise or invalid, else ``""``."""
     equilibria: list[EquilibriumRow]
     standardized: np.ndarray
-    """``[n, len(DESCRIPTORS)]`` standardised descriptors (NaN rows for invalid ones)."""
+    """``[n, descriptors]`` standardised descriptors (NaN rows for invalid ones)."""
 
 
 def _member_key(row: dict[str, Any]) -> str:
     return f"{row['run']}/{row['member_id']}" if row.get("run") else row["member_id"]
 
 
-def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None = None) -> Clustering:
-    """Cluster outcome rows (dicts with the ``OutcomeRow`` columns) into equilibria."""
+def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None = None,
+                     schema: Schema | None = None) -> Clustering:
+    """Cluster outcome rows (dicts with the ``OutcomeRow`` columns) into equilibria.
+
+    ``schema``: the economy's descriptors, types and regimes (default: those of the default run config).
+    """
     config = config or AnalysisConfig()
+    if schema is None:
+        from pbt_econ.config import RunConfig
+
+        schema = Schema.of(RunConfig())
+    DESCRIPTORS = schema.descriptors
     if not rows:
         raise AnalysisError("no outcomes to analyse: the run has no outcome rows (did the search finish?)")
     missing = [c for c in DESCRIPTORS if c not in rows[0]]
@@ -145,7 +154,7 @@ def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None =
         stable = stability(labels[good], recluster, config.bootstrap)
     for i in np.flatnonzero(labels == NOISE):
         notes[i] = "noise (HDBSCAN found no dense cluster for it)"
-    equilibria = [_summarise(cid, rows, X, S, Z, labels, stable.get(int(cid), math.nan))
+    equilibria = [_summarise(cid, rows, X, S, Z, labels, stable.get(int(cid), math.nan), schema)
                   for cid in sorted(set(labels[labels >= 0]))]
     return Clustering(labels=labels.tolist(), notes=notes, equilibria=equilibria, standardized=Z)
 
@@ -185,19 +194,20 @@ def _nanmax(values: list[float]) -> float:
 
 
 def _summarise(cid: int, rows, X: np.ndarray, S: np.ndarray, Z: np.ndarray, labels: np.ndarray,
-               stable: float) -> EquilibriumRow:
+               stable: float, schema: Schema) -> EquilibriumRow:
+    DESCRIPTORS = schema.descriptors
     idx = np.flatnonzero(labels == cid)
     members = [rows[i] for i in idx]
     centre_z = Z[idx].mean(axis=0)
     dist = np.sqrt(((Z[idx] - centre_z) ** 2).sum(axis=1))
     rep = members[int(np.argmin(dist))]
-    centroid = Descriptors(**dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist())))
+    centroid = Descriptors(dict(zip(DESCRIPTORS, X[idx].mean(axis=0).tolist())))
     if len(idx) > 1:
         se = X[idx].std(axis=0, ddof=1) / math.sqrt(len(idx))
     else:
         se = S[idx[0]]
-    centroid_se = DescriptorSE(**{f"{d}_se": float(v) for d, v in zip(DESCRIPTORS, se)})
-    eps = {t: _nanmax([m.get(f"epsilon_rel_{t}") for m in members]) for t in ("consumer", "firm", "government")}
+    centroid_se = DescriptorSE({f"{d}_se": float(v) for d, v in zip(DESCRIPTORS, se)})
+    eps = {t: _nanmax([m.get(f"epsilon_rel_{t}") for m in members]) for t in schema.types}
     checked = [m for m in members if m.get("epsilon_max_rel") is not None and not math.isnan(m["epsilon_max_rel"])]
     return EquilibriumRow(
         cluster=int(cid),
@@ -209,11 +219,9 @@ def _summarise(cid: int, rows, X: np.ndarray, S: np.ndarray, Z: np.ndarray, labe
         trivial_share=float(np.mean([bool(m["is_trivial"]) for m in members])),
         centroid=centroid,
         centroid_se=centroid_se,
-        regime=regime(dataclasses.asdict(centroid)),
+        regime=schema.regime(centroid),
         stability=float(stable),
-        epsilon_rel_consumer=eps["consumer"],
-        epsilon_rel_firm=eps["firm"],
-        epsilon_rel_government=eps["government"],
+        epsilon=PerType({f"epsilon_rel_{t}": v for t, v in eps.items()}),
         epsilon_max_rel=_nanmax(list(eps.values())),
         checked_share=len(checked) / len(members),
         is_epsilon_equilibrium=bool(len(checked) == len(members)

@@ -1,4 +1,4 @@
-"""Equilibria distinct beyond evaluation noise, their bootstrap stability, and regimes.
+"""Equilibria distinct beyond evaluation noise, and their bootstrap stability.
 
 **Criterion.** Every outcome's descriptors come with standard errors (the
 spread of its evaluations over ``analysis.eval_seeds`` seeds). Two outcomes
@@ -24,8 +24,8 @@ best Jaccard similarity of the cluster with any new cluster (on the outcomes
 drawn), and average over resamples. 1 means always recovered; below 0.6 is
 usually read as unstable.
 
-**Regimes** are labelled by stated economic rules (:data:`REGIME_RULES`),
-first match wins, on each outcome and on each equilibrium's centroid.
+**Regimes** are the economy's stated rules (:attr:`~pbt_econ.economies.Economy.regimes`, first match
+wins; :func:`analysis.schema.regime_of`), applied to each outcome and each equilibrium's centroid.
 
 Written here rather than taken from a library: the pairwise test with a
 practical resolution is specific to this use, and the clustering itself is
@@ -35,33 +35,14 @@ scikit-learn's average linkage on the precomputed relation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["REGIME_RULES", "distinct_matrix", "noise_labels", "regime", "stability"]
-
-REGIME_RULES: tuple[tuple[str, str, Callable[[Mapping[str, float]], bool]], ...] = (
-    ("trivial", "hours < 1 or production < 0.001 (no work or no production)",
-     lambda d: d["hours"] < 1.0 or d["production"] < 1e-3),
-    ("export-led", "export_share > 0.5 (most firms sell more abroad than at home)",
-     lambda d: d["export_share"] > 0.5),
-    ("low-activity", "hours < 50 per consumer per step (the closed economy's low-wage outcome)",
-     lambda d: d["hours"] < 50.0),
-    ("domestic", "otherwise: an active economy selling mostly at home", lambda d: True),
-)
-"""``(name, rule in words, test on descriptor values)``; the first rule that holds names the regime."""
+__all__ = ["distinct_matrix", "noise_labels", "stability"]
 
 MAX_STABILITY_OUTCOMES = 400
 """Above this many outcomes the bootstrap is skipped (its cost grows as resamples x n²)."""
-
-
-def regime(descriptors: Mapping[str, float]) -> str:
-    """The regime of one outcome (or centroid) by :data:`REGIME_RULES`."""
-    for name, _, rule in REGIME_RULES:
-        if rule(descriptors):
-            return name
-    return "domestic"
 
 
 def _holm(p: np.ndarray) -> np.ndarray:

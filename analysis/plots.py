@@ -16,22 +16,6 @@ import numpy as np
 __all__ = ["PlotInfo", "coverage", "discovery", "epsilon_bars", "fit_r2", "paper_relations", "profiles",
            "relation_r2", "spectrum", "training_curves"]
 
-RELATIONS = (
-    ("price", "consumption", "higher prices, lower consumption (paper r² = 0.73)"),
-    ("wage", "hours", "lower wages, fewer hours (paper r² = 0.19)"),
-    ("reward_consumer", "reward_firm", "consumer vs firm reward (paper r² = 0.25)"),
-    ("income_tax", "welfare", "taxes barely explain welfare (paper r² = 0.06)"),
-)
-LABELS = {
-    "price": "mean price (money / unit)", "wage": "mean wage (money / hour)",
-    "hours": "hours per consumer per step", "consumption": "units consumed per consumer per step",
-    "income_tax": "income tax rate", "corporate_tax": "corporate tax rate",
-    "welfare": "social welfare per episode", "reward_consumer": "consumer reward per episode",
-    "reward_firm": "firm reward per episode (money)", "production": "units produced per firm per step",
-    "export_share": "export share (fraction of firms selling mostly abroad)",
-}
-
-
 @dataclass(frozen=True)
 class PlotInfo:
     path: Path
@@ -73,15 +57,15 @@ def fit_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(a), float(b), float(r2)
 
 
-def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> PlotInfo:
-    """The equilibrium spectrum: price vs hours and income tax vs welfare, coloured by cluster.
-
-    Filled circles: ε-verified outcomes; crosses: not verified.
+def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path, schema) -> PlotInfo:
+    """The equilibrium spectrum over the economy's two spectrum axes (the RBC: price vs hours and
+    income tax vs welfare), coloured by cluster. Filled circles: ε-verified outcomes; crosses: not verified.
     """
     plt = _plt()
+    LABELS = schema.labels
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     drawn = 0
-    for ax, (xk, yk) in zip(axes, (("price", "hours"), ("income_tax", "welfare"))):
+    for ax, (xk, yk) in zip(axes, schema.spectrum_axes[:2]):
         for row, label in zip(outcomes, labels):
             x, y = row[xk], row[yk]
             if not (np.isfinite(x) and np.isfinite(y)):
@@ -125,10 +109,13 @@ def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], pat
     return save(fig, path, len(equilibria), title)
 
 
-def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]], path: Path) -> PlotInfo:
-    """Welfare, hours and price per member over episodes; PBT exploits marked with triangles."""
+def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]], path: Path, schema) -> PlotInfo:
+    """The economy's welfare and two spectrum descriptors per member over episodes (the RBC: welfare,
+    hours, price); PBT exploits marked with triangles."""
     plt = _plt()
-    keys = ("welfare", "hours", "price")
+    LABELS = schema.labels
+    axes_keys = [schema.fitness] + [k for pair in schema.spectrum_axes for k in pair if k != schema.fitness]
+    keys = tuple(dict.fromkeys(axes_keys))[:3]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     members = sorted({_member(r) for r in metrics})
     cmap = plt.get_cmap("tab20")
@@ -146,7 +133,7 @@ def training_curves(metrics: list[dict[str, Any]], lineage: list[dict[str, Any]]
         drawn += len(rows)
     for ax, k in zip(axes, keys):
         ax.set_xlabel("episode")
-        ax.set_ylabel({"welfare": "social welfare per episode"}.get(k, LABELS.get(k, k)))
+        ax.set_ylabel(LABELS.get(k, k))
         ax.grid(alpha=0.3)
     if members:
         axes[0].legend(fontsize=7, ncol=2)
@@ -159,10 +146,10 @@ def _member(row: dict[str, Any], key: str = "member_id") -> str:
     return f"{row['run']}/{row[key]}" if row.get("run") else row[key]
 
 
-def epsilon_bars(equilibria: list[dict[str, Any]], tolerance: dict[str, float], path: Path) -> PlotInfo:
+def epsilon_bars(equilibria: list[dict[str, Any]], tolerance: dict[str, float], path: Path,
+                 types: tuple[str, ...]) -> PlotInfo:
     """Worst relative best-response gain per type per cluster, with the tolerances as dashed lines."""
     plt = _plt()
-    types = ("consumer", "firm", "government")
     fig, ax = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / len(types)
     drawn = 0
@@ -205,13 +192,17 @@ def relation_r2(outcomes: list[dict[str, Any]], xk: str, yk: str, resamples: int
     return r2, low, high
 
 
-def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Path) -> tuple[PlotInfo, dict[str, float]]:
-    """The paper's four relations across outcomes, each with a fitted line and its r²."""
+def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Path,
+                    schema) -> tuple[PlotInfo, dict[str, float]]:
+    """The economy's relations across outcomes (the RBC: the paper's four), each with a fitted line and its r²."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    LABELS = schema.labels
+    relations = schema.relations
+    fig, axes = plt.subplots(1, len(relations), figsize=(4.25 * len(relations), 4), squeeze=False)
+    axes = axes[0]
     r2s = {}
     drawn = 0
-    for ax, (xk, yk, caption) in zip(axes, RELATIONS):
+    for ax, (xk, yk, caption) in zip(axes, relations):
         x = np.array([o[xk] for o in outcomes], dtype=float)
         y = np.array([o[yk] for o in outcomes], dtype=float)
         ok = np.isfinite(x) & np.isfinite(y)
@@ -227,15 +218,16 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
         ax.set_ylabel(LABELS.get(yk, yk))
         ax.text(0.02, 0.98, caption, transform=ax.transAxes, fontsize=7, va="top")
         ax.grid(alpha=0.3)
-    title = "Relations across outcomes (the paper's, docs/model.md §9)"
+    title = "Relations across outcomes (docs/model.md §9 for the RBC's)"
     fig.suptitle(title)
-    return save(fig, path, drawn // 4, title), r2s
+    return save(fig, path, drawn // max(1, len(relations)), title), r2s
 
 
-def coverage(archive: list[dict[str, Any]], bins: int, path: Path) -> PlotInfo:
+def coverage(archive: list[dict[str, Any]], bins: int, path: Path, labels: dict[str, str] | None = None) -> PlotInfo:
     """Heatmap of a quality-diversity archive: each filled cell coloured by its elite's welfare,
     marked ✓ when ε-verified, with its number of visits."""
     plt = _plt()
+    LABELS = labels or {}
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
     grid = np.full((bins, bins), np.nan)
     for r in archive:
@@ -266,7 +258,7 @@ def coverage(archive: list[dict[str, Any]], bins: int, path: Path) -> PlotInfo:
     return save(fig, path, len(archive), title)
 
 
-def discovery_counts(probes: list[dict[str, Any]], config) -> list[tuple[int, int, int, int]]:
+def discovery_counts(probes: list[dict[str, Any]], config, schema) -> list[tuple[int, int, int, int]]:
     """``(episodes_spent, cells filled, regimes seen, distinct equilibria)`` after each segment of a
     quality-diversity search. Regimes: over every probe (and final outcome) up to then; equilibria: the
     archive's elites then (each cell's latest added or replacing probe), clustered by the run's criterion
@@ -274,31 +266,30 @@ def discovery_counts(probes: list[dict[str, Any]], config) -> list[tuple[int, in
     import dataclasses
 
     from analysis.cluster import cluster_outcomes
-    from analysis.noise import regime
 
     cfg = dataclasses.replace(config, bootstrap=0)
     out = []
     for spent in sorted({p["episodes_spent"] for p in probes}):
         seen = [p for p in probes if p["episodes_spent"] <= spent]
-        finite = [p for p in seen if all(p.get(k) is not None and math.isfinite(p[k]) for k in ("hours", "production"))]
+        finite = [p for p in seen if all(p.get(k) is not None and math.isfinite(p[k]) for k in schema.descriptors)]
         elites = {}
         for p in seen:  # rows are in insertion order
             if p["archive_event"] in ("added", "replaced"):
                 elites[(p["cell_x"], p["cell_y"])] = p
-        regimes = len({regime(p) for p in finite})
-        equilibria = len(cluster_outcomes(list(elites.values()), cfg).equilibria) if elites else 0
+        regimes = len({schema.regime(p) for p in finite})
+        equilibria = len(cluster_outcomes(list(elites.values()), cfg, schema).equilibria) if elites else 0
         out.append((int(spent), len(elites), regimes, equilibria))
     return out
 
 
-def discovery(probes: list[dict[str, Any]], config, path: Path) -> PlotInfo:
+def discovery(probes: list[dict[str, Any]], config, path: Path, schema) -> PlotInfo:
     """Cells filled, regimes and distinct equilibria seen against episodes spent (quality-diversity search)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     runs = sorted({p.get("run", "") for p in probes})
     drawn = 0
     for i, run in enumerate(runs):
-        counts = discovery_counts([p for p in probes if p.get("run", "") == run], config)
+        counts = discovery_counts([p for p in probes if p.get("run", "") == run], config, schema)
         drawn += len(counts)
         xs = [c[0] for c in counts]
         suffix = f" ({run})" if run else ""

@@ -20,14 +20,13 @@ import pyarrow.dataset as ds
 
 from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
-from analysis.noise import REGIME_RULES, regime
+from analysis.schema import Schema
 from analysis.stats import chao1
 from pbt_econ.config import RunConfig, load_config
-from pbt_econ.economy import ConfigError
 from pbt_econ.files import atomic_write_text
-from pbt_econ.outcomes import DESCRIPTORS
 from pbt_econ.rundir import RunDir
 from pbt_econ.tables import flatten, read_table, rows_to_table, write_table
+from pbt_econ.validation import ConfigError
 
 __all__ = ["AnalysisResult", "analyse_runs"]
 
@@ -89,20 +88,21 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
     if out.exists() and not out.is_dir():
         raise AnalysisError(f"--out {out}: exists and is not a directory")
     config = _config_of(run_dirs[0]) or RunConfig()
+    schema = Schema.of(config)
     layout = RunDir(out)
     layout.plots.mkdir(parents=True, exist_ok=True)
 
     outcomes = _read_many(run_dirs, lambda d: d.outcomes, "outcomes", required=True)
     metrics = _read_many(run_dirs, lambda d: d.metrics, "metrics", required=False)
     lineage = _read_many(run_dirs, lambda d: d.lineage, "lineage", required=False)
-    result = cluster_outcomes(outcomes, config.analysis)
+    result = cluster_outcomes(outcomes, config.analysis, schema)
 
     labelled = []
     for row, label, note in zip(outcomes, result.labels, result.notes):
         row = {k: v for k, v in row.items() if k not in ("cluster", "cluster_note")}
         if len(run_dirs) == 1:
             row.pop("run", None)
-        row_regime = regime(row) if label != INVALID else "invalid"
+        row_regime = schema.regime(row) if label != INVALID else "invalid"
         labelled.append({**row, "cluster": int(label), "cluster_note": note, "regime": row_regime})
     write_table(rows_to_table(labelled, "outcomes"), layout.outcomes)
     write_table(result.equilibria, layout.equilibria, "equilibria", EquilibriumRow)
@@ -110,22 +110,25 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
     eq_rows = [flatten(e) for e in result.equilibria]
     tolerance = config.best_response.tolerance
     drawn = [
-        plots.spectrum(outcomes, result.labels, layout.plots / "spectrum.png"),
-        plots.profiles(eq_rows, DESCRIPTORS, layout.plots / "profiles.png"),
-        plots.epsilon_bars(eq_rows, tolerance, layout.plots / "epsilon.png"),
+        plots.spectrum(outcomes, result.labels, layout.plots / "spectrum.png", schema),
+        plots.profiles(eq_rows, schema.descriptors, layout.plots / "profiles.png"),
+        plots.epsilon_bars(eq_rows, tolerance, layout.plots / "epsilon.png", schema.types),
     ]
-    relations, r2 = plots.paper_relations(outcomes, result.labels, layout.plots / "relations.png")
-    drawn.append(relations)
+    r2: dict[str, float] = {}
+    if schema.relations:
+        relations, r2 = plots.paper_relations(outcomes, result.labels, layout.plots / "relations.png", schema)
+        drawn.append(relations)
     if metrics:
-        drawn.append(plots.training_curves(metrics, lineage, layout.plots / "training_curves.png"))
+        drawn.append(plots.training_curves(metrics, lineage, layout.plots / "training_curves.png", schema))
     archive = _read_many(run_dirs, lambda d: d.archive, "archive", required=False)
     probes = _read_many(run_dirs, lambda d: d.probes, "probes", required=False)
     if archive and len(run_dirs) == 1:
-        drawn.append(plots.coverage(archive, config.population.archive.bins, layout.plots / "coverage.png"))
+        drawn.append(plots.coverage(archive, config.population.archive.bins, layout.plots / "coverage.png",
+                                    schema.labels))
     if probes:
-        drawn.append(plots.discovery(probes, config.analysis, layout.plots / "discovery.png"))
-    r2_ci = {f"{xk}~{yk}": plots.relation_r2(outcomes, xk, yk)[1:] for xk, yk, _ in plots.RELATIONS}
-    report = _write_report(out, run_dirs, config, outcomes, result, drawn, r2, r2_ci)
+        drawn.append(plots.discovery(probes, config.analysis, layout.plots / "discovery.png", schema))
+    r2_ci = {f"{xk}~{yk}": plots.relation_r2(outcomes, xk, yk)[1:] for xk, yk, _ in schema.relations}
+    report = _write_report(out, run_dirs, config, schema, outcomes, result, drawn, r2, r2_ci)
     return AnalysisResult(out, result.equilibria, drawn, r2, report)
 
 
@@ -146,13 +149,24 @@ def _unseen_line(result) -> str:
             f"than the {len(sizes)} seen (total {estimate:.1f}, 95% interval {low:.1f}–{high:.1f}).")
 
 
-def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, result, drawn, r2, r2_ci) -> Path:
+def _describe_economy(config: RunConfig, schema: Schema) -> str:
     e = config.economy
+    agents = ", ".join(f"{n} {t}" for t, n in schema.counts.items())
+    parts = [f"kind `{getattr(e, 'kind', '?')}`", agents]
+    if hasattr(e, "open_economy"):
+        parts.append("open economy" if e.open_economy else "closed economy")
+    if hasattr(e, "episode_length"):
+        parts.append(f"episode length {e.episode_length}")
+    return "; ".join(parts)
+
+
+def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Schema, outcomes, result, drawn, r2,
+                  r2_ci) -> Path:
     pop = config.population
     a = config.analysis
-    row_regimes = [regime(o) for o, lbl in zip(outcomes, result.labels) if lbl != INVALID]
+    row_regimes = [schema.regime(o) for o, lbl in zip(outcomes, result.labels) if lbl != INVALID]
     regimes = sorted(set(row_regimes))
-    verified_regimes = sorted({regime(o) for o, lbl in zip(outcomes, result.labels)
+    verified_regimes = sorted({schema.regime(o) for o, lbl in zip(outcomes, result.labels)
                                if lbl != INVALID and bool(o.get("is_epsilon_equilibrium"))})
     criterion = ("distinct beyond evaluation noise" if a.method == "noise"
                  else f"distinct by {a.method} clustering")
@@ -166,12 +180,11 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
         "",
         f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}; "
         f"with an ε-verified outcome: {', '.join(verified_regimes) or 'none'}. "
-        "Rules, first match wins: " + "; ".join(f"**{name}**: {text}" for name, text, _ in REGIME_RULES) + ".",
+        "Rules, first match wins: " + "; ".join(f"**{r.name}**: {r.rule}" for r in schema.regimes) + ".",
         "",
         "## Configuration",
         "",
-        f"- economy: {e.num_consumers} consumers, {e.num_firms} firms, 1 government; "
-        f"{'open' if e.open_economy else 'closed'} economy; episode length {e.episode_length}",
+        f"- economy: {_describe_economy(config, schema)}",
         f"- population: {pop.size} members x {pop.episodes} episodes, segments of {pop.ready_interval}; "
         f"curricula {', '.join(c.name for c in config.member_curricula)}; fitness `{pop.fitness}`; "
         f"explore `{pop.explore}`"
@@ -195,9 +208,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
             f"clusters of that relation (groups merge while fewer than half their cross pairs are distinct). Stability: clusterwise bootstrap Jaccard over {a.bootstrap} resamples.",
             "",
         ]
-    cols = ["cluster", "size", "regime", "stability", "welfare", "price", "wage", "hours", "consumption", "production", "exports",
-            "income_tax", "corporate_tax", "trivial_share", "epsilon_max_rel", "is_epsilon_equilibrium",
-            "representative"]
+    cols = (["cluster", "size", "regime", "stability"] + list(schema.report_columns)
+            + ["trivial_share", "epsilon_max_rel", "is_epsilon_equilibrium", "representative"])
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for q in result.equilibria:
@@ -213,12 +225,13 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, outcomes, 
                  or (isinstance(o.get("epsilon_max_rel"), float) and math.isnan(o["epsilon_max_rel"]))]
     if unchecked:
         lines += [f"Members without best-response results (never counted as ε-verified): {', '.join(unchecked)}", ""]
-    lines += ["## Relations across outcomes (the paper's, docs/model.md §9)", "",
-              "r² of a least-squares line across all outcomes, with a percentile bootstrap 95% interval "
-              "(outcomes resampled, 1000 resamples).", "",
-              "| relation | r² | 95% interval |", "|---|---|---|"]
-    lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} | {_fmt(r2_ci[k][0])}–{_fmt(r2_ci[k][1])} |"
-              for k, v in r2.items()]
+    if r2:
+        lines += ["## Relations across outcomes (for the RBC: the paper's, docs/model.md §9)", "",
+                  "r² of a least-squares line across all outcomes, with a percentile bootstrap 95% interval "
+                  "(outcomes resampled, 1000 resamples).", "",
+                  "| relation | r² | 95% interval |", "|---|---|---|"]
+        lines += [f"| {k.replace('~', ' vs ')} | {_fmt(v)} | {_fmt(r2_ci[k][0])}–{_fmt(r2_ci[k][1])} |"
+                  for k, v in r2.items()]
     lines += ["", "## Plots", ""]
     for p in drawn:
         rel = os.path.relpath(p.path, out)

@@ -16,6 +16,7 @@ types and defaults, and ``__post_init__`` checks ranges where they live.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
 import difflib
@@ -41,6 +42,7 @@ from pbt_econ.config_schema import (
     replace_path,
 )
 from pbt_econ.curriculum import Curriculum
+from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.validation import ConfigError
 
 __all__ = [
@@ -103,6 +105,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} = {value!r}: must be one of {', '.join(map(repr, args))}")
         return value
     if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
         return _build(tp, value, where)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
@@ -137,25 +141,80 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
+_AGENT_DEFAULTS: contextvars.ContextVar[dict[str, dict[str, float]]] = contextvars.ContextVar(
+    "agent_training_defaults", default={})
+"""The economy's per-type training defaults while a run config is being built (see :func:`_build_run`)."""
+
+
 def _build(cls: type, data: Any, where: str):
-    """Build dataclass ``cls`` from a mapping; unknown keys are errors."""
+    """Build dataclass ``cls`` from a mapping; unknown keys are errors.
+
+    A class with a ``PER_TYPE_FIELD`` (training, curricula) gathers mapping-valued keys that are not
+    fields into that field, keyed by agent type; the run config checks them against the economy.
+    """
+    if cls is RunConfig:
+        return _build_run(data, where)
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'} = {data!r}: must be a mapping")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
+    per_type = getattr(cls, "PER_TYPE_FIELD", None)
     prefix = f"{where}." if where else ""
-    for key in data:
-        if key not in names:
+    kwargs, agents = {}, {}
+    for key, value in data.items():
+        if key in names and key != per_type:
+            kwargs[key] = _convert(hints[key], value, f"{prefix}{key}")
+        elif per_type and isinstance(value, dict):
+            item = typing.get_args(hints[per_type])[1]
+            defaults = _AGENT_DEFAULTS.get().get(str(key), {}) if item is AgentTrainingConfig else {}
+            agents[str(key)] = _convert(item, {**defaults, **value}, f"{prefix}{key}")
+        else:
+            allowed = [n for n in names if n != per_type] + (["<agent type>"] if per_type else [])
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{prefix}{key}: unknown field{hint}; allowed: {', '.join(names)}")
-    kwargs = {key: _convert(hints[key], value, f"{prefix}{key}") for key, value in data.items()}
+            raise ConfigError(f"{prefix}{key}: unknown field{hint}; allowed: {', '.join(allowed)}")
+    if agents:
+        kwargs[per_type] = agents
     try:
         return cls(**kwargs)
     except ConfigError as exc:
         raise ConfigError(f"{prefix}{exc}") from None
     except TypeError as exc:  # a required field is missing
         raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _build_run(data: Any, where: str) -> RunConfig:
+    """A :class:`RunConfig`: the economy section first (its ``kind`` picks the config class and the
+    per-type training defaults), then everything else."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'} = {data!r}: must be a mapping")
+    from pbt_econ.economies.registry import describe, get_entry
+
+    data = dict(data)
+    section = data.pop("economy", {}) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"economy = {section!r}: must be a mapping")
+    entry = get_entry(section.get("kind", "rbc"))
+    economy = _build(entry.config_class, section, "economy")
+    spaces = _convert(SpacesConfig, data.get("spaces", {}), "spaces")
+    info = describe(economy, spaces)
+    token = _AGENT_DEFAULTS.set({a.name: dict(a.training_defaults) for a in info.agent_types})
+    try:
+        hints = typing.get_type_hints(RunConfig)
+        names = [f.name for f in dataclasses.fields(RunConfig) if f.init]
+        kwargs: dict[str, Any] = {"economy": economy}
+        for key, value in data.items():
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{key}: unknown field{hint}; allowed: {', '.join(names)}")
+            kwargs[key] = _convert(hints[key], value, key)
+        try:
+            return RunConfig(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"config: {exc}") from None
+    finally:
+        _AGENT_DEFAULTS.reset(token)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -334,7 +393,12 @@ def config_from_dict(data: dict) -> RunConfig:
 def config_to_dict(config: Any) -> Any:
     """The plain-data form of a config tree (YAML-ready; round-trips through :func:`config_from_dict`)."""
     if dataclasses.is_dataclass(config):
-        return {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+        per_type = getattr(config, "PER_TYPE_FIELD", None)
+        out = {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)
+               if f.name != per_type}
+        if per_type:
+            out.update({t: config_to_dict(v) for t, v in getattr(config, per_type).items()})
+        return out
     if isinstance(config, (list, tuple)):
         return [config_to_dict(v) for v in config]
     if isinstance(config, dict):

@@ -17,14 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pbt_econ.episode import AGENT_TYPES, AgentSpec, EpisodeSpec
-from pbt_econ.validation import ConfigError, _check_number
+from pbt_econ.episode import AgentSpec, EpisodeSpec
+from pbt_econ.validation import ConfigError, check_number
 
-__all__ = ["AGENT_TYPES", "AgentCurriculum", "Curriculum", "MaskSchedule"]
-
-
-MASK_ACTIONS = {"consumer": (), "firm": ("price", "wage"), "government": ("income_tax", "corporate_tax")}
-"""The actions whose mask start value a curriculum may set, per agent type."""
+__all__ = ["AgentCurriculum", "Curriculum", "MaskSchedule", "check_curriculum"]
 
 
 @dataclass(frozen=True)
@@ -33,8 +29,8 @@ class MaskSchedule:
 
     Before ``start_episode`` only the grid values nearest to ``start`` are
     allowed; over the next ``over_episodes`` the allowed interval grows
-    linearly to the whole grid. Firms' ``start`` keys: ``price``, ``wage``;
-    the government's: ``income_tax``, ``corporate_tax``.
+    linearly to the whole grid. ``start`` keys are the actions the economy lets a curriculum mask
+    (:attr:`~pbt_econ.economies.AgentType.mask_actions`).
     """
 
     start_episode: float = 0.0
@@ -42,12 +38,12 @@ class MaskSchedule:
     start: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_number("start_episode", self.start_episode, low=0)
-        _check_number("over_episodes", self.over_episodes, low=0)
+        check_number("start_episode", self.start_episode, low=0)
+        check_number("over_episodes", self.over_episodes, low=0)
         if not isinstance(self.start, dict):
             raise ConfigError(f"start = {self.start!r}: must be a mapping of action name to value")
         for key, value in self.start.items():
-            _check_number(f"start.{key}", value, low=0)
+            check_number(f"start.{key}", value, low=0)
 
     def progress(self, episode: float, time_scale: float) -> float:
         """Fraction in [0, 1] of the way from the start values to the full grid."""
@@ -75,9 +71,9 @@ class AgentCurriculum:
 
     def __post_init__(self) -> None:
         if self.learn_from is not None:
-            _check_number("learn_from", self.learn_from, low=0)
-        _check_number("entropy_decay", self.entropy_decay, low=0)
-        _check_number("entropy_floor", self.entropy_floor, low=0, high=1)
+            check_number("learn_from", self.learn_from, low=0)
+        check_number("entropy_decay", self.entropy_decay, low=0)
+        check_number("entropy_floor", self.entropy_floor, low=0, high=1)
 
 
 @dataclass(frozen=True)
@@ -91,40 +87,44 @@ class Curriculum:
     """Multiplier applied to every episode count below."""
     theta_anneal: float = 0.0
     """Episodes of theta annealing ``1 - exp(-e / theta_anneal)``; 0: no annealing."""
-    consumer: AgentCurriculum = field(default_factory=AgentCurriculum)
-    firm: AgentCurriculum = field(default_factory=AgentCurriculum)
-    government: AgentCurriculum = field(default_factory=AgentCurriculum)
+    agents: dict[str, AgentCurriculum] = field(default_factory=dict)
+    """Per agent type (YAML: the type's name as a key, ``firm: {learn_from: 0, mask: ...}``); a type
+    not named learns from episode 0 with the full grid. Checked against the economy by
+    :func:`check_curriculum` when the run config is built."""
+
+    PER_TYPE_FIELD = "agents"
+    """YAML keys that are not fields are agent types, gathered into this field (:mod:`pbt_econ.config`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"name = {self.name!r}: must be a non-empty string")
-        _check_number("time_scale", self.time_scale, low=0, low_open=True)
-        _check_number("theta_anneal", self.theta_anneal, low=0)
-        for agent_type, allowed in MASK_ACTIONS.items():
-            mask = self.agent(agent_type).mask
-            if mask is None:
-                continue
-            if not allowed:
-                raise ConfigError(f"{agent_type}.mask: consumers have no action mask; allowed only for firm and "
-                                  "government")
-            unknown = sorted(set(mask.start) - set(allowed))
-            if unknown:
-                raise ConfigError(f"{agent_type}.mask.start.{unknown[0]}: unknown action; allowed: {', '.join(allowed)}")
+        check_number("time_scale", self.time_scale, low=0, low_open=True)
+        check_number("theta_anneal", self.theta_anneal, low=0)
 
     @property
     def niche(self) -> str:
         return self.family or self.name
 
     def agent(self, agent_type: str) -> AgentCurriculum:
-        return getattr(self, agent_type)
+        """The schedule of ``agent_type`` (the default schedule if the curriculum names none)."""
+        return self.agents.get(agent_type) or _DEFAULT_AGENT
 
-    def at(self, episode: int) -> EpisodeSpec:
-        """The spec of training episode ``episode`` (0-based, counted over the member's life)."""
+    def __getattr__(self, name: str):  # curriculum.<type> reads like a field (dotted config paths)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        agents = self.__dict__.get("agents", {})
+        if name in agents:
+            return agents[name]
+        raise AttributeError(name)
+
+    def at(self, episode: int, types: tuple[str, ...]) -> EpisodeSpec:
+        """The spec of training episode ``episode`` (0-based, counted over the member's life) for the
+        economy's agent ``types``."""
         ts = self.time_scale
         anneal = self.theta_anneal * ts
         theta_scale = 1.0 - math.exp(-episode / anneal) if anneal > 0 else 1.0
         agents = {}
-        for name in AGENT_TYPES:
+        for name in types:
             agent = self.agent(name)
             decay = agent.entropy_decay * ts
             factor = math.exp(-episode / decay) if decay > 0 else 1.0
@@ -134,4 +134,28 @@ class Curriculum:
                 mask_start=() if agent.mask is None else tuple(sorted(agent.mask.start.items())),
                 entropy_factor=max(factor, agent.entropy_floor),
             )
-        return EpisodeSpec(episode=episode, theta_scale=theta_scale, **agents)
+        return EpisodeSpec(episode=episode, theta_scale=theta_scale, agents=agents)
+
+
+_DEFAULT_AGENT = AgentCurriculum()
+
+
+def check_curriculum(curriculum: Curriculum, mask_actions: dict[str, tuple[str, ...]], where: str) -> None:
+    """Raise :class:`ConfigError` (naming ``where``) unless every type the curriculum names is one of
+    the economy's (``mask_actions``: type -> actions a mask may start from) and masks only maskable actions."""
+    for agent_type, schedule in curriculum.agents.items():
+        if agent_type not in mask_actions:
+            raise ConfigError(f"{where}.{agent_type}: not an agent type of this economy; "
+                              f"known: {', '.join(mask_actions)}")
+        mask = schedule.mask
+        if mask is None:
+            continue
+        allowed = mask_actions[agent_type]
+        if not allowed:
+            maskable = [t for t, a in mask_actions.items() if a]
+            raise ConfigError(f"{where}.{agent_type}.mask: this type has no action mask; allowed only for "
+                              f"{', '.join(maskable) or 'no type'}")
+        unknown = sorted(set(mask.start) - set(allowed))
+        if unknown:
+            raise ConfigError(f"{where}.{agent_type}.mask.start.{unknown[0]}: unknown action; "
+                              f"allowed: {', '.join(allowed)}")

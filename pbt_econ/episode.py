@@ -5,11 +5,10 @@ code; they differ only in the :class:`EpisodeSpec` they pass in:
 
 * which agent types learn (their policies are updated after the rollout);
 * each type's action mask (how far it has widened, and from which start values);
-* the factor on the consumers' disutility of work (``theta_scale``);
+* the curriculum factor the economy's reset receives (``theta_scale``; the RBC's disutility of work);
 * each type's entropy-bonus factor;
 * whether the no-Ponzi penalty is applied to rewards, and whether the
   multipliers of the *learning* types move after the episode;
-* the seed stream that drives sampling (:mod:`pbt_econ.seeds`).
 
 A :class:`~pbt_econ.curriculum.Curriculum` *produces* specs
 (:meth:`~pbt_econ.curriculum.Curriculum.at`); :func:`evaluation_spec` and
@@ -22,9 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["AGENT_TYPES", "AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec", "with_fixed"]
-
-AGENT_TYPES = ("consumer", "firm", "government")
+__all__ = ["AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec", "with_fixed"]
 
 
 @dataclass(frozen=True)
@@ -36,14 +33,13 @@ class AgentSpec:
     mask_progress: float = 1.0
     """Fraction in [0, 1] of the way from ``mask_start`` to the full action grid."""
     mask_start: tuple[tuple[str, float], ...] = ()
-    """Start values of the mask as ``(action, value)`` pairs (firms: ``price``,
-    ``wage``; government: ``income_tax``, ``corporate_tax``); an action not
-    named starts at its default (firms: the economy's initial price and the
-    lowest wage; government: 0)."""
+    """Start values of the mask as ``(action, value)`` pairs (the actions the economy's
+    :attr:`~pbt_econ.economies.AgentType.mask_actions` names); an action not named starts at the
+    economy's default."""
     entropy_factor: float = 1.0
     """Multiplier on the type's base entropy coefficient."""
     fixed_action: tuple[int, ...] | None = None
-    """Head indices the type always plays (a fixed policy, :mod:`pbt_econ.fixed`); ``None``: its policy acts."""
+    """Head indices the type always plays (a fixed policy, ``fixed:``); ``None``: its policy acts."""
 
     def start(self, action: str, default: float) -> float:
         """The mask start value of ``action`` (``default`` if the spec names none)."""
@@ -57,26 +53,26 @@ class EpisodeSpec:
     episode: int
     """The member's episode counter when this episode runs (0-based)."""
     theta_scale: float
-    """Factor on every consumer's ``theta`` at reset (curriculum annealing; 1 = the model's value)."""
-    consumer: AgentSpec
-    firm: AgentSpec
-    government: AgentSpec
+    """Curriculum factor passed to the economy's reset (the RBC: on every consumer's ``theta``; 1 = the
+    model's value; ignored by economies that do not anneal)."""
+    agents: dict[str, AgentSpec]
+    """Per agent type, in the economy's type order."""
     penalties: bool = True
     """Apply the no-Ponzi penalty to final rewards (when ``training.no_ponzi.enabled``)."""
     update_multipliers: bool = True
     """After the episode, move the no-Ponzi multiplier of every type that *learns* in it."""
-    stream: str = "train"
-    """Which seed stream samples the actions: ``train`` (the member's own
-    generator, advanced by every training episode) or ``eval`` (a generator
-    seeded afresh by the caller, e.g. :attr:`BestResponseConfig.eval_seed`)."""
 
     def agent(self, agent_type: str) -> AgentSpec:
-        return getattr(self, agent_type)
+        return self.agents[agent_type]
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(self.agents)
 
     @property
     def learners(self) -> tuple[str, ...]:
-        """The agent types that learn in this episode, in :data:`AGENT_TYPES` order."""
-        return tuple(t for t in AGENT_TYPES if self.agent(t).learns)
+        """The agent types that learn in this episode, in type order."""
+        return tuple(t for t, a in self.agents.items() if a.learns)
 
     def multiplier_moves(self, agent_type: str) -> bool:
         """Whether ``agent_type``'s no-Ponzi multiplier is updated after this episode."""
@@ -87,19 +83,21 @@ def with_fixed(spec: EpisodeSpec, fixed: dict[str, tuple[int, ...]]) -> EpisodeS
     """``spec`` with each type in ``fixed`` playing its fixed action and not learning."""
     if not fixed:
         return spec
-    agents = {t: dataclasses.replace(spec.agent(t), learns=False, fixed_action=tuple(a)) for t, a in fixed.items()}
-    return dataclasses.replace(spec, **agents)
+    agents = dict(spec.agents)
+    for t, a in fixed.items():
+        agents[t] = dataclasses.replace(spec.agent(t), learns=False, fixed_action=tuple(a))
+    return dataclasses.replace(spec, agents=agents)
 
 
-def evaluation_spec(episode: int = 0) -> EpisodeSpec:
+def evaluation_spec(types: tuple[str, ...], episode: int = 0) -> EpisodeSpec:
     """Full action grids, full theta, nobody learns, nothing moves: how outcomes are measured.
 
     The no-Ponzi penalty is applied (when enabled), so rewards measured here
     are the very objective the types were trained on.
     """
     agent = AgentSpec(learns=False)
-    return EpisodeSpec(episode=episode, theta_scale=1.0, consumer=agent, firm=agent, government=agent,
-                       penalties=True, update_multipliers=False, stream="eval")
+    return EpisodeSpec(episode=episode, theta_scale=1.0, agents={t: agent for t in types},
+                       penalties=True, update_multipliers=False)
 
 
 def best_response_spec(spec: EpisodeSpec, target: str) -> EpisodeSpec:
@@ -110,13 +108,12 @@ def best_response_spec(spec: EpisodeSpec, target: str) -> EpisodeSpec:
     member's episode count uses the same annealed bonus as late training.
     Only ``target``'s multiplier can move; the frozen types' stay put.
     """
-    if target not in AGENT_TYPES:
+    if target not in spec.agents:
         from pbt_econ.validation import ConfigError
 
-        raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(AGENT_TYPES)}")
+        raise ConfigError(f"best-response type {target!r}: must be one of {', '.join(spec.agents)}")
     agents = {
-        t: AgentSpec(learns=t == target, entropy_factor=spec.agent(t).entropy_factor,
-                     fixed_action=spec.agent(t).fixed_action)
-        for t in AGENT_TYPES
+        t: AgentSpec(learns=t == target, entropy_factor=a.entropy_factor, fixed_action=a.fixed_action)
+        for t, a in spec.agents.items()
     }
-    return dataclasses.replace(spec, theta_scale=1.0, stream="train", **agents)
+    return dataclasses.replace(spec, theta_scale=1.0, agents=agents)

@@ -1,6 +1,7 @@
 """One population member: a thin owner of learning state.
 
-A :class:`Member` owns an :class:`~pbt_econ.economy.Economy`, one
+A :class:`Member` owns an economy (:class:`~pbt_econ.economies.Economy`, built from
+``config.economy``), one
 :class:`~pbt_econ.policies.ActorCritic` and one optimiser per agent type,
 the no-Ponzi multipliers, an episode counter and its ``torch.Generator``.
 It does no learning of its own: each episode it takes an
@@ -21,6 +22,7 @@ drives it through a small surface (called from a Ray actor):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,37 +31,32 @@ from typing import Any
 import torch
 
 from pbt_econ import policies
-from pbt_econ.checkpoints import save_member
 from pbt_econ.config import RunConfig, TrainingConfig, config_from_dict, config_to_dict, get_path, replace_path
 from pbt_econ.curriculum import Curriculum
-from pbt_econ.economy import Economy, EconomyState
-from pbt_econ.episode import AGENT_TYPES, EpisodeSpec, evaluation_spec, with_fixed
+from pbt_econ.economies.protocol import Economy
+from pbt_econ.economies.registry import build_economy
+from pbt_econ.episode import EpisodeSpec, evaluation_spec, with_fixed
+from pbt_econ.checkpoints import CheckpointError, read_checkpoint, write_checkpoint
 from pbt_econ.normalize import RunningMoments, discounted_returns
 from pbt_econ.ppo import make_optimizer, update_policy
 from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
 from pbt_econ.rollout import NonFiniteError, Rollout, no_ponzi_violation, rollout
 from pbt_econ.seeds import stream_seed
-from pbt_econ.spaces import ActionSpaces, observation_sizes
 
-__all__ = ["Member", "Schedule"]
+__all__ = ["Member", "Schedule", "load_member"]
 
 Schedule = Callable[[int], EpisodeSpec]
 """Episode counter -> the spec of that episode (a curriculum's :meth:`~Curriculum.at`, or a derived one)."""
 
 
-def build_policies(config: RunConfig, spaces: ActionSpaces, seed: int) -> dict[str, policies.ActorCritic]:
-    """Fresh policies of every type, initialised from ``seed`` (the ``weights`` stream)."""
-    sizes = observation_sizes(config.economy.num_firms)
-    layout = {
-        "consumer": (spaces.consumer_heads, spaces.consumer_width),
-        "firm": (1, spaces.firm_width),
-        "government": (1, spaces.government_width),
-    }
+def build_policies(config: RunConfig, economy: Economy, seed: int) -> dict[str, policies.ActorCritic]:
+    """Fresh policies of every agent type of ``economy``, initialised from ``seed`` (the ``weights`` stream),
+    laid out as the type declares (observation size, heads, width)."""
     device, dtype = torch.device(config.device), config.torch_dtype
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(stream_seed(seed, "weights"))
-        return {t: policies.ActorCritic(sizes[t], *layout[t], config.training.hidden_size).to(device, dtype)
-                for t in AGENT_TYPES}
+        return {a.name: policies.ActorCritic(a.obs_size, a.heads, a.width, config.training.hidden_size).to(device, dtype)
+                for a in economy.agent_types}
 
 
 class Member:
@@ -80,18 +77,24 @@ class Member:
         self.device = torch.device(config.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("device = 'cuda' but torch.cuda.is_available() is False; set device: cpu")
-        self.economy = Economy(config.economy, self.training.batch_size, self.device, config.torch_dtype)
-        self.spaces = ActionSpaces(config.spaces, config.economy, self.device, config.torch_dtype)
-        self.policies = build_policies(config, self.spaces, self.seed)
+        self.economy = build_economy(config, self.training.batch_size, self.device, config.torch_dtype)
+        self.types = tuple(a.name for a in self.economy.agent_types)
+        """The economy's agent types, in order."""
+        self.masked = tuple(a.name for a in self.economy.agent_types if a.mask_actions)
+        self.policies = build_policies(config, self.economy, self.seed)
         self.fixed = config.fixed_actions
         """Head indices of the types with a fixed policy (``config.fixed``); they never learn."""
-        self.optimizers = {t: make_optimizer(self.policies[t], self.training.agent(t).lr) for t in AGENT_TYPES}
-        self.multipliers = {"consumer": self.training.no_ponzi.initial_multiplier,
-                            "firm": self.training.no_ponzi.initial_multiplier}
-        self.return_moments = {t: RunningMoments() for t in AGENT_TYPES}
+        self.optimizers = {t: make_optimizer(self.policies[t], self.training.agent(t).lr) for t in self.types}
+        budget_types = tuple(self.economy.budgets(self.economy.reset()) or {})
+        self.multipliers = {t: self.training.no_ponzi.initial_multiplier for t in budget_types}
+        self.return_moments = {t: RunningMoments() for t in self.types}
         self.episode = 0
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(stream_seed(self.seed, "train"))
+
+    def spec_at(self, episode: int) -> EpisodeSpec:
+        """The curriculum's spec of training episode ``episode`` for this member's economy."""
+        return self.curriculum.at(episode, self.types)
 
     # ---------------------------------------------------------- hyperparameters
     def hyperparameters(self, paths: list[str] | tuple[str, ...]) -> dict[str, float]:
@@ -111,7 +114,7 @@ class Member:
 
     def _set_training(self, training: TrainingConfig) -> None:
         self.training = training
-        for t in AGENT_TYPES:
+        for t in self.types:
             for group in self.optimizers[t].param_groups:
                 group["lr"] = training.agent(t).lr
 
@@ -119,7 +122,7 @@ class Member:
     def run_episode(self, spec: EpisodeSpec, generator: torch.Generator) -> Rollout:
         """One rollout of this member's policies under ``spec`` (nothing learns)."""
         try:
-            return rollout(self.policies, self.economy, self.spaces, self.config, spec, generator, self.multipliers)
+            return rollout(self.policies, self.economy, self.config, spec, generator, self.multipliers)
         except NonFiniteError as exc:
             raise NonFiniteError(f"member {self.member_id}: {exc}; the member keeps its last good state "
                                  "(no update was applied)") from None
@@ -135,9 +138,9 @@ class Member:
         saved = {t: (copy.deepcopy(self.policies[t].state_dict()), copy.deepcopy(self.optimizers[t].state_dict()),
                      copy.copy(self.return_moments[t])) for t in learners}
         losses: dict[str, LossStats] = {}
-        t = AGENT_TYPES[0]
+        t = self.types[0]
         try:
-            for t in AGENT_TYPES:
+            for t in self.types:
                 traj = result.trajectories[t]
                 if spec.agent(t).fixed_action is not None:
                     losses[t] = LossStats(entropy=0.0)  # a fixed action: deterministic
@@ -164,18 +167,18 @@ class Member:
                                  "no update of this episode was kept") from None
         return losses
 
-    def update_multipliers(self, spec: EpisodeSpec, final: EconomyState) -> None:
+    def update_multipliers(self, spec: EpisodeSpec, final: Any) -> None:
         """Gradient ascent on the mean no-Ponzi violation of each type whose multiplier moves under ``spec``."""
         np_cfg = self.training.no_ponzi
         if not np_cfg.enabled:
             return
-        for t, violation in no_ponzi_violation(final, np_cfg).items():
+        for t, violation in no_ponzi_violation(self.economy, final, np_cfg).items():
             if spec.multiplier_moves(t):
                 self.multipliers[t] = max(0.0, self.multipliers[t] + np_cfg.multiplier_lr * float(violation.mean()))
 
     def train_episode(self, spec: EpisodeSpec | None = None) -> tuple[EpisodeStats, dict[str, LossStats]]:
         """Roll out one episode on the training stream, update its learners, advance the counter."""
-        spec = with_fixed(spec or self.curriculum.at(self.episode), self.fixed)
+        spec = with_fixed(spec or self.spec_at(self.episode), self.fixed)
         result = self.run_episode(spec, self.generator)
         losses = self.learn(spec, result)
         self.update_multipliers(spec, result.final)
@@ -192,7 +195,7 @@ class Member:
         ``(episodes_done, stats)``. ``schedule`` replaces the curriculum's
         specs for these episodes (best response derives its own from it).
         """
-        schedule = schedule or self.curriculum.at
+        schedule = schedule or self.spec_at
         rows: list[MetricsRow] = []
         window: list[tuple[EpisodeStats, dict[str, LossStats], EpisodeSpec]] = []
         started = time.perf_counter()
@@ -207,8 +210,9 @@ class Member:
                 rows.append(metrics_row(
                     window, member_id=self.member_id, episode=self.episode, niche=self.curriculum.niche,
                     curriculum=self.curriculum.name, seed=self.seed,
-                    lrs={t: self.training.agent(t).lr for t in AGENT_TYPES},
-                    multipliers=self.multipliers, episodes_per_s=rate))
+                    lrs={t: self.training.agent(t).lr for t in self.types},
+                    multipliers=self.multipliers, masked=self.masked, episodes_per_s=rate,
+                    trivial=self.economy.trivial))
                 window = []
                 started = time.perf_counter()
         return rows
@@ -221,14 +225,14 @@ class Member:
         multipliers are untouched; the same ``seed`` gives the same action
         noise to every member (common random numbers).
         """
-        spec = with_fixed(spec or evaluation_spec(self.episode), self.fixed)
+        spec = with_fixed(spec or evaluation_spec(self.types, self.episode), self.fixed)
         generator = torch.Generator(device=self.device)
         generator.manual_seed(stream_seed(seed, "eval"))
-        returns: dict[str, list[float]] = {t: [] for t in AGENT_TYPES}
+        returns: dict[str, list[float]] = {t: [] for t in self.types}
         all_stats = []
         for _ in range(episodes):
             result = self.run_episode(spec, generator)
-            for t in AGENT_TYPES:
+            for t in self.types:
                 returns[t].extend(result.returns(t))
             all_stats.append(result.stats)
         return EvalResult(returns=returns, stats=EpisodeStats.mean(all_stats))
@@ -264,13 +268,13 @@ class Member:
         this member's own episode counter and random generator. (States saved
         before return normalisation existed load with fresh normalisers.)
         """
-        for t in AGENT_TYPES:
+        for t in self.types:
             self.policies[t].load_state_dict(state["policies"][t])
             self.optimizers[t].load_state_dict(state["optimizers"][t])
         self.multipliers = dict(state["multipliers"])
         saved_moments = state.get("return_moments", {})
         self.return_moments = {t: RunningMoments.from_dict(saved_moments[t]) if t in saved_moments
-                               else RunningMoments() for t in AGENT_TYPES}
+                               else RunningMoments() for t in self.types}
         self._set_training(config_from_dict({"training": state["training"]}).training)
         if not learning_only:
             self.episode = int(state["episode"])
@@ -281,5 +285,39 @@ class Member:
         return Member(self.config, self.curriculum, self.seed, self.member_id)
 
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint atomically (:func:`pbt_econ.checkpoints.save_member`)."""
-        return save_member(self, path)
+        """Write a checkpoint atomically (:mod:`pbt_econ.checkpoints`)."""
+        return write_checkpoint({"member_id": self.member_id, "seed": self.seed,
+                                 "config": config_to_dict(self.config), "curriculum": config_to_dict(self.curriculum),
+                                 "state": self.get_state()}, path)
+
+
+def load_member(path: str | Path, config: RunConfig | None = None, device: str | None = None) -> Member:
+    """Rebuild a :class:`~pbt_econ.member.Member` from a checkpoint.
+
+    With ``config``, the checkpoint must come from the same economy and grids
+    (otherwise :class:`CheckpointError` says which field differs); training
+    settings of ``config`` are ignored in favour of the checkpoint's.
+    """
+    from pbt_econ.config import load_curriculum
+
+    payload = read_checkpoint(path)
+    saved = config_from_dict(payload["config"])
+    if config is not None:
+        for section in ("economy", "spaces"):
+            mine, theirs = config_to_dict(getattr(config, section)), config_to_dict(getattr(saved, section))
+            for key in mine:
+                if mine[key] != theirs.get(key):
+                    raise CheckpointError(
+                        f"{path}: checkpoint is from a different {section}: {section}.{key} = "
+                        f"{theirs.get(key)!r} in the checkpoint, {mine[key]!r} in the config"
+                    )
+        saved = dataclasses.replace(saved, best_response=config.best_response, analysis=config.analysis)
+    if device is not None:
+        saved = dataclasses.replace(saved, device=device)
+    member = Member(saved, load_curriculum(payload["curriculum"]), payload["seed"], payload["member_id"])
+    try:
+        member.set_state(payload["state"])
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint state does not fit this member ({exc})") from None
+    return member
+

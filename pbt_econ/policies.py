@@ -1,7 +1,7 @@
 """Shared actor-critic networks, one per agent type (docs/model.md §5).
 
 A policy maps observations ``[N, D]`` to padded head logits ``[N, H, K]``
-(see :mod:`pbt_econ.spaces`) and a value ``[N]``. The trunk (two hidden
+(the economy's :class:`~pbt_econ.economies.AgentType` layout) and a value ``[N]``. The trunk (two hidden
 layers, ``ReLU``) is shared by actor and critic, which halves the matrix work
 of a rollout.
 
@@ -15,10 +15,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pbt_econ.spaces import MASKED_LOGIT
 
-__all__ = ["ActorCritic", "entropy", "log_prob", "log_prob_and_entropy", "masked_logits", "sample",
+__all__ = ["MASKED_LOGIT", "ActorCritic", "entropy", "log_prob", "log_prob_and_entropy", "masked_logits", "sample",
            "sample_with_log_prob"]
+
+MASKED_LOGIT = -1e9
+"""Logit given to padded or masked choices: softmax weight exactly 0 in float32."""
 
 
 class ActorCritic(nn.Module):

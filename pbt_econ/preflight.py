@@ -59,12 +59,19 @@ def check_device(device: str) -> None:
         raise ConfigError(f"device = {device!r}: only {torch.cuda.device_count()} GPU(s) visible (cuda:0 ...)")
 
 
-def _metric_columns() -> tuple[str, ...]:
-    from pbt_econ.records import MetricsRow
+def _metric_columns(config: RunConfig) -> tuple[str, ...]:
+    """Numeric ``metrics.parquet`` columns of ``config``'s economy (a fitness or objective must be one)."""
+    from pbt_econ.records import METRIC_COLUMN_ORDER, MetricsRow
     from pbt_econ.tables import schema_of
 
-    schema = schema_of(MetricsRow)
-    return tuple(f.name for f in schema if str(f.type) in ("double", "int64") and f.name != "episodes_per_s")
+    fixed = [f.name for f in schema_of(MetricsRow) if str(f.type) in ("double", "int64") and f.name != "episodes_per_s"]
+    model = config.economy_model
+    types = config.agent_types
+    budgets = tuple(model.budgets(model.reset()) or {})
+    per_type = [f"{k}_{t}" for k in METRIC_COLUMN_ORDER[1:] + ("lr",) for t in types]
+    per_type += [f"mask_progress_{a.name}" for a in model.agent_types if a.mask_actions]
+    per_type += [f"multiplier_{t}" for t in budgets] + [f"{t}_budget" for t in budgets]
+    return tuple(fixed + [d.name for d in model.descriptors] + per_type)
 
 
 def _check_storage(storage: str | None) -> None:
@@ -87,7 +94,7 @@ def _check_storage(storage: str | None) -> None:
 def check_search(config: RunConfig) -> None:
     """Fitness and objective metrics exist, the storage URL is usable, search bounds are valid values."""
     pop = config.population
-    metrics = _metric_columns()
+    metrics = _metric_columns(config)
     if pop.fitness not in metrics:
         raise ConfigError(f"population.fitness = {pop.fitness!r}: not a numeric metrics column; "
                           f"choose from {', '.join(metrics)}")

@@ -1,11 +1,13 @@
 """Records of episodes: their economic summary, metrics rows and evaluation results.
 
+* :class:`Descriptors` - what an economy looks like, by descriptor name (the
+  economy declares the names: :attr:`~pbt_econ.economies.Economy.descriptors`).
 * :class:`EpisodeStats` - what one rollout (or a mean of several) looked
-  like: the outcome :class:`~pbt_econ.outcomes.Descriptors` plus end-of-episode
-  budgets. Produced by :func:`pbt_econ.rollout.rollout`.
+  like: the descriptors plus end-of-episode budgets of the types that have them.
+  Produced by :func:`pbt_econ.rollout.rollout`.
 * :class:`MetricsRow` - one row of ``metrics.parquet``: a member's means over
-  ``training.log_every`` episodes, with learning diagnostics. Built by
-  :func:`metrics_row` from a window of episodes.
+  ``training.log_every`` episodes, with learning diagnostics per agent type.
+  Built by :func:`metrics_row` from a window of episodes.
 * :class:`EvalResult` - evaluation rollouts: per-economy returns (for means
   and confidence intervals) and the mean statistics.
 """
@@ -13,12 +15,30 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
-from pbt_econ.episode import AGENT_TYPES, EpisodeSpec
-from pbt_econ.outcomes import Descriptors
+from pbt_econ.episode import EpisodeSpec
+from pbt_econ.tables import ColumnGroup
 
-__all__ = ["EpisodeStats", "EvalResult", "LossStats", "MetricsRow", "metrics_row"]
+__all__ = ["Descriptors", "EpisodeStats", "EvalResult", "LossStats", "MetricsRow", "PerType", "metrics_row"]
+
+
+class Descriptors(ColumnGroup):
+    """Descriptor values by name, in the economy's schema order (flattened into columns of the same names)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def mean(items: list[Descriptors]) -> Descriptors:
+        """Field-wise mean of ``items`` (all with the same names)."""
+        return Descriptors({k: sum(d[k] for d in items) / len(items) for k in items[0]})
+
+
+class PerType(ColumnGroup):
+    """Per-agent-type columns (``<quantity>_<type>``), written in place."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -27,25 +47,19 @@ class EpisodeStats:
 
     Rewards in ``descriptors`` are mean *per-agent episode returns* as the
     agents were trained on them (unscaled, no-Ponzi penalty included when
-    enabled); welfare is the government's episode return. Budgets are money
-    at episode end.
+    enabled). ``budgets`` holds ``<type>_budget``: mean money at episode end
+    of each type the economy gives a budget (empty when it has none).
     """
 
     descriptors: Descriptors
-    consumer_budget: float
-    firm_budget: float
-
-    @property
-    def trivial(self) -> bool:
-        return self.descriptors.trivial
+    budgets: PerType = field(default_factory=PerType)
 
     @staticmethod
     def mean(items: list[EpisodeStats]) -> EpisodeStats:
         n = len(items)
         return EpisodeStats(
             descriptors=Descriptors.mean([s.descriptors for s in items]),
-            consumer_budget=sum(s.consumer_budget for s in items) / n,
-            firm_budget=sum(s.firm_budget for s in items) / n,
+            budgets=PerType({k: sum(s.budgets[k] for s in items) / n for k in items[0].budgets}),
         )
 
 
@@ -70,11 +84,17 @@ class LossStats:
 
 
 LOSS_KEYS = tuple(f.name for f in fields(LossStats))
+METRIC_COLUMN_ORDER = ("learns", "entropy") + tuple(k for k in LOSS_KEYS if k != "entropy")
 
 
 @dataclass(frozen=True)
 class MetricsRow:
-    """One row of ``metrics.parquet``: a member's means over ``log_every`` episodes."""
+    """One row of ``metrics.parquet``: a member's means over ``log_every`` episodes.
+
+    ``per_type`` holds, for every agent type ``t`` of the economy: ``learns_t``,
+    each :class:`LossStats` field as ``<field>_t``, ``lr_t``; ``mask_progress_t``
+    for types with a curriculum mask; ``multiplier_t`` (no-Ponzi) for types with budgets.
+    """
 
     member_id: str
     episode: int
@@ -86,45 +106,16 @@ class MetricsRow:
     """Flattened into the descriptor and budget columns when written."""
     theta_scale: float
     is_trivial: bool
-    learns_consumer: bool
-    learns_firm: bool
-    learns_government: bool
-    entropy_consumer: float
-    entropy_firm: float
-    entropy_government: float
-    pg_loss_consumer: float
-    pg_loss_firm: float
-    pg_loss_government: float
-    v_loss_consumer: float
-    v_loss_firm: float
-    v_loss_government: float
-    approx_kl_consumer: float
-    approx_kl_firm: float
-    approx_kl_government: float
-    explained_variance_consumer: float
-    explained_variance_firm: float
-    explained_variance_government: float
-    value_mean_consumer: float
-    value_mean_firm: float
-    value_mean_government: float
-    return_mean_consumer: float
-    return_mean_firm: float
-    return_mean_government: float
-    advantage_std_consumer: float
-    advantage_std_firm: float
-    advantage_std_government: float
-    return_scale_consumer: float
-    return_scale_firm: float
-    return_scale_government: float
-    mask_progress_firm: float
-    """Fraction of the way from the firm mask's start values to the full grid (last episode of the row)."""
-    mask_progress_government: float
-    lr_consumer: float
-    lr_firm: float
-    lr_government: float
-    multiplier_consumer: float
-    multiplier_firm: float
+    per_type: PerType
     episodes_per_s: float
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.__dict__["per_type"][name]
+        except KeyError:
+            raise AttributeError(f"MetricsRow has no column {name!r}") from None
 
 
 def metrics_row(
@@ -137,25 +128,33 @@ def metrics_row(
     seed: int,
     lrs: dict[str, float],
     multipliers: dict[str, float],
+    masked: tuple[str, ...],
     episodes_per_s: float,
+    trivial: Callable[[Descriptors], bool],
 ) -> MetricsRow:
-    """The :class:`MetricsRow` of a window of ``(stats, losses, spec)`` episodes (means; the last spec)."""
+    """The :class:`MetricsRow` of a window of ``(stats, losses, spec)`` episodes (means; the last spec).
+
+    ``masked``: the types with a curriculum mask; ``multipliers``: the no-Ponzi multipliers of the
+    types with budgets; ``trivial``: the economy's trivial-outcome rule (applied to the mean descriptors).
+    """
     stats = EpisodeStats.mean([w[0] for w in window])
     spec = window[-1][2]
-    extra: dict[str, float | bool] = {}
-    for t in AGENT_TYPES:
-        for key in LOSS_KEYS:
+    columns: dict[str, float | bool] = {}
+    for t in spec.types:
+        columns[f"learns_{t}"] = spec.agent(t).learns
+    for key in METRIC_COLUMN_ORDER[1:]:
+        for t in spec.types:
             values = [getattr(w[1][t], key) for w in window if t in w[1] and not math.isnan(getattr(w[1][t], key))]
-            extra[f"{key}_{t}"] = sum(values) / len(values) if values else math.nan
-        extra[f"learns_{t}"] = spec.agent(t).learns
-        if t != "consumer":
-            extra[f"mask_progress_{t}"] = spec.agent(t).mask_progress
-        extra[f"lr_{t}"] = lrs[t]
+            columns[f"{key}_{t}"] = sum(values) / len(values) if values else math.nan
+    for t in masked:
+        columns[f"mask_progress_{t}"] = spec.agent(t).mask_progress
+    for t in spec.types:
+        columns[f"lr_{t}"] = lrs[t]
+    for t, m in multipliers.items():
+        columns[f"multiplier_{t}"] = m
     return MetricsRow(
         member_id=member_id, episode=episode, niche=niche, curriculum=curriculum, seed=seed, stats=stats,
-        theta_scale=spec.theta_scale, is_trivial=stats.trivial,
-        multiplier_consumer=multipliers["consumer"], multiplier_firm=multipliers["firm"],
-        episodes_per_s=episodes_per_s, **extra,
+        theta_scale=spec.theta_scale, is_trivial=trivial(stats.descriptors), per_type=PerType(columns), episodes_per_s=episodes_per_s,
     )
 
 

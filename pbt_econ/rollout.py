@@ -1,30 +1,29 @@
-"""One batched rollout of the economy under an :class:`~pbt_econ.episode.EpisodeSpec`.
+"""One batched rollout of an economy under an :class:`~pbt_econ.episode.EpisodeSpec`.
 
 :func:`rollout` is the only episode loop in pbt-econ: training, best response
 and evaluation all call it, with different specs. It runs ``B`` economies for
 ``T`` steps, samples every agent's action from its type's policy inside the
 spec's masks, records what each type's update needs (:class:`Trajectory`),
-applies the no-Ponzi penalty to final rewards when the spec says so, and
-summarises the economy (:class:`~pbt_econ.records.EpisodeStats`). Nothing
-learns here and no state outside the returned values changes, except that
-``generator`` advances.
+applies the no-Ponzi penalty to final rewards when the spec says so (for the
+types the economy gives budgets), and lets the economy summarise the episode
+(:class:`~pbt_econ.records.EpisodeStats`). Nothing learns here and no state
+outside the returned values changes, except that ``generator`` advances.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from pbt_econ import policies
 from pbt_econ.config import NoPonziConfig, RunConfig
-from pbt_econ.economy import Economy, EconomyState
-from pbt_econ.episode import AGENT_TYPES, EpisodeSpec
-from pbt_econ.outcomes import Descriptors
-from pbt_econ.records import EpisodeStats
-from pbt_econ.spaces import ActionSpaces, observe_consumer, observe_firm, observe_government
+from pbt_econ.economies.protocol import Economy
+from pbt_econ.episode import EpisodeSpec
+from pbt_econ.records import Descriptors, EpisodeStats, PerType
 
-__all__ = ["NonFiniteError", "Rollout", "Trajectory", "gini", "masks", "no_ponzi_violation", "rollout"]
+__all__ = ["NonFiniteError", "Rollout", "Trajectory", "masks", "no_ponzi_violation", "rollout"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -33,7 +32,7 @@ class NonFiniteError(FloatingPointError):
 
 @dataclass
 class Trajectory:
-    """One agent type's rollout: ``[T, B, n]``-shaped tensors (``n`` agents; 1 for the government)."""
+    """One agent type's rollout: ``[T, B, n]``-shaped tensors (``n`` agents of the type)."""
 
     obs: torch.Tensor  # [T, B, n, D]
     action: torch.Tensor  # [T, B, n, H] int64
@@ -49,61 +48,29 @@ class Rollout:
 
     trajectories: dict[str, Trajectory]
     stats: EpisodeStats
-    final: EconomyState
+    final: Any
 
     def returns(self, agent_type: str) -> list[float]:
         """Mean per-agent episode return of ``agent_type`` for each economy copy (``B`` values)."""
         return self.trajectories[agent_type].reward.sum(0).mean(-1).tolist()
 
 
-def masks(spaces: ActionSpaces, spec: EpisodeSpec, config: RunConfig) -> dict[str, torch.Tensor]:
-    """Allowed actions of each type under ``spec`` (``[H, K]`` consumer, ``[1, K]`` firm and government)."""
-    firm, gov = spec.firm, spec.government
-    return {
-        "consumer": spaces.consumer_valid,
-        "firm": spaces.firm_mask(
-            firm.mask_progress,
-            firm.start("price", config.economy.initial_price),
-            firm.start("wage", config.spaces.wage[0]),
-        ),
-        "government": spaces.government_mask(
-            gov.mask_progress, gov.start("income_tax", 0.0), gov.start("corporate_tax", 0.0)
-        ),
-    }
+def masks(economy: Economy, spec: EpisodeSpec) -> dict[str, torch.Tensor]:
+    """Allowed actions of each type under ``spec`` (``[H, K]`` or ``[1, K]`` bool)."""
+    return {t: economy.mask(t, a.mask_progress, dict(a.mask_start)) for t, a in spec.agents.items()}
 
 
-def gini(x: torch.Tensor) -> torch.Tensor:
-    """Gini coefficient along the last dimension of non-negative ``x``: ``[..., n] -> [...]``."""
-    x = x.clamp(min=0).sort(dim=-1).values
-    n = x.shape[-1]
-    ranks = torch.arange(1, n + 1, device=x.device, dtype=x.dtype)
-    total = x.sum(-1)
-    g = (2.0 * (ranks * x).sum(-1) / (n * total.clamp(min=1e-12))) - (n + 1.0) / n
-    return torch.where(total > 0, g, torch.zeros_like(g))
-
-
-def no_ponzi_violation(final: EconomyState, config: NoPonziConfig) -> dict[str, torch.Tensor]:
-    """Scaled debt at episode end, ``max(-budget, 0) / scale``: consumer ``[B, C]``, firm ``[B, F]``."""
-    return {
-        "consumer": (-final.consumer_budget).clamp(min=0) / config.consumer_budget_scale,
-        "firm": (-final.firm_budget).clamp(min=0) / config.firm_budget_scale,
-    }
-
-
-def _observe(state: EconomyState, config: RunConfig) -> dict[str, torch.Tensor]:
-    econ = config.economy
-    return {
-        "consumer": observe_consumer(state, econ),
-        "firm": observe_firm(state, econ),
-        "government": observe_government(state, econ).unsqueeze(1),
-    }
+def no_ponzi_violation(economy: Economy, final: Any, config: NoPonziConfig) -> dict[str, torch.Tensor]:
+    """Scaled debt at episode end, ``max(-budget, 0) / scale``, ``[B, n]`` per type with a budget."""
+    budgets = economy.budgets(final) or {}
+    scales = {**getattr(economy, "budget_scales", {}), **config.budget_scale}
+    return {t: (-b).clamp(min=0) / scales.get(t, 1.0) for t, b in budgets.items()}
 
 
 @torch.no_grad()
 def rollout(
     agents: dict[str, policies.ActorCritic],
     economy: Economy,
-    spaces: ActionSpaces,
     config: RunConfig,
     spec: EpisodeSpec,
     generator: torch.Generator,
@@ -115,19 +82,18 @@ def rollout(
     multipliers (read only). Raises :class:`NonFiniteError` if a return or a
     final budget is not finite.
     """
-    T = config.economy.episode_length
-    allowed = masks(spaces, spec, config)
+    T = economy.episode_length
+    types = spec.types
+    allowed = masks(economy, spec)
     state = economy.reset(theta_scale=spec.theta_scale)
+    summary = economy.summary()
     store: dict[str, dict[str, list[torch.Tensor]]] = {
-        t: {"obs": [], "action": [], "logp": [], "value": [], "reward": []} for t in AGENT_TYPES
+        t: {"obs": [], "action": [], "logp": [], "value": [], "reward": []} for t in types
     }
-    zero = torch.zeros((), device=state.price.device, dtype=state.price.dtype)
-    totals = {k: zero.clone() for k in ("price", "wage", "hours", "consumption", "production", "exports", "stock",
-                                        "income_tax", "corporate_tax", "export_share")}
     for _ in range(T):
-        obs = _observe(state, config)
+        obs = economy.observe(state)
         indices = {}
-        for t in AGENT_TYPES:
+        for t in types:
             fixed = spec.agent(t).fixed_action
             if fixed is not None:  # a fixed policy: the same action for every agent, no network, no sampling
                 n = obs[t].shape[1]
@@ -143,22 +109,12 @@ def rollout(
             s["action"].append(idx)
             s["logp"].append(logp)
             s["value"].append(value)
-        actions = spaces.decode(indices["consumer"], indices["firm"].squeeze(-1), indices["government"].reshape(-1))
-        totals["price"] += state.price.mean()
-        totals["wage"] += state.wage.mean()
-        totals["stock"] += state.stock.mean()
-        totals["income_tax"] += state.income_tax.mean()
-        totals["corporate_tax"] += state.corporate_tax.mean()
+        actions = economy.decode(indices)
+        before = state
         state, rewards, info = economy.step(state, actions)
-        store["consumer"]["reward"].append(rewards.consumer)
-        store["firm"]["reward"].append(rewards.firm)
-        store["government"]["reward"].append(rewards.government.unsqueeze(-1))
-        totals["hours"] += actions.hours.mean()
-        consumed = info["consumed"]
-        totals["consumption"] += consumed.sum(-1).mean()
-        totals["production"] += info["production"].mean()
-        totals["exports"] += info["exported"].mean()
-        totals["export_share"] += (info["exported"] > consumed.sum(1)).to(zero.dtype).mean()
+        summary.add(before, actions, info)
+        for t in types:
+            store[t]["reward"].append(rewards[t])
 
     trajectories = {
         t: Trajectory(obs=torch.stack(s["obs"]), action=torch.stack(s["action"]), logp=torch.stack(s["logp"]),
@@ -167,23 +123,18 @@ def rollout(
     }
     np_cfg = config.training.no_ponzi
     if np_cfg.enabled and spec.penalties:
-        for t, violation in no_ponzi_violation(state, np_cfg).items():
+        for t, violation in no_ponzi_violation(economy, state, np_cfg).items():
             trajectories[t].reward[-1] -= multipliers[t] * violation
 
-    returns = {t: trajectories[t].reward.sum(0) for t in AGENT_TYPES}  # [B, n]
+    returns = {t: trajectories[t].reward.sum(0) for t in types}  # [B, n]
+    budgets = economy.budgets(state) or {}
     finite = torch.stack([torch.isfinite(r).all() for r in returns.values()]
-                         + [torch.isfinite(state.consumer_budget).all(), torch.isfinite(state.firm_budget).all()])
+                         + [torch.isfinite(b).all() for b in budgets.values()])
     if not bool(finite.all()):
         raise NonFiniteError(f"non-finite reward or budget in episode {spec.episode}")
-    summary = {k: totals[k] / T for k in ("price", "wage", "hours", "consumption", "production", "exports",
-                                          "stock", "income_tax", "corporate_tax")}
-    summary.update(
-        welfare=returns["government"].mean(), reward_consumer=returns["consumer"].mean(),
-        reward_firm=returns["firm"].mean(), gini=gini(state.consumer_budget).mean(),
-        export_share=totals["export_share"] / T,
-        consumer_budget=state.consumer_budget.mean(), firm_budget=state.firm_budget.mean(),
-    )
-    values = dict(zip(summary, torch.stack(list(summary.values())).tolist()))  # one device sync
-    budgets = {k: values.pop(k) for k in ("consumer_budget", "firm_budget")}
-    stats = EpisodeStats(descriptors=Descriptors(**values), **budgets)
+    described = summary.finish(state, returns)
+    described.update({f"{t}_budget": b.mean() for t, b in budgets.items()})
+    numbers = dict(zip(described, torch.stack(list(described.values())).tolist()))  # one device sync
+    stats = EpisodeStats(descriptors=Descriptors({d.name: numbers[d.name] for d in economy.descriptors}),
+                         budgets=PerType({f"{t}_budget": numbers[f"{t}_budget"] for t in budgets}))
     return Rollout(trajectories=trajectories, stats=stats, final=state)

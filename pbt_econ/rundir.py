@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ReproduceDir", "RunDir", "TrainDir"]
+__all__ = ["ReproduceDir", "RunDir", "TrainDir", "find_checkpoints"]
 
 
 @dataclass(frozen=True)
@@ -184,3 +184,28 @@ class ReproduceDir(_Layout):
     def result(self, run_id: str) -> Path:
         """One run's measured outcome, written by the driver when the run returns."""
         return self.run(run_id) / "result.json"
+
+
+def find_checkpoints(path: Path) -> list[Path]:
+    """A checkpoint file, a ``pbt_econ.train`` folder, or a search run directory -> checkpoint files.
+
+    For a search: every member's ``final.pt``, or, if the search has not finished,
+    every member's newest ``seg_NNNN.pt``.
+    """
+    from pbt_econ.checkpoints import CheckpointError
+
+    if path.is_file():
+        return [path]
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file or run directory")
+    if TrainDir(path).checkpoint.is_file():
+        return [TrainDir(path).checkpoint]
+    run = RunDir(path)
+    finals = [f for m in run.member_ids() if (f := run.final_checkpoint(m)).is_file()]
+    if finals:
+        return finals
+    # An unfinished search: each member's newest segment checkpoint.
+    newest = [segs[-1] for m in run.member_ids() if (segs := run.segment_checkpoints(m))]
+    if newest:
+        return newest
+    raise CheckpointError(f"{path}: holds no checkpoint.pt and no members/*/final.pt or seg_*.pt")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pbt_econ.checkpoints import CheckpointError
 from pbt_econ.config import RunConfig, dump_config, load_config
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.rundir import RunDir
 

@@ -3,9 +3,10 @@
 Every table pbt-econ writes goes through :func:`write_table`: rows (frozen
 dataclasses or mappings) become a ``pyarrow.Table``, written to a temporary
 file beside the target and renamed over it, so an interrupted write leaves
-the previous file intact. A field that is itself a dataclass (e.g. the
-:class:`~pbt_econ.outcomes.Descriptors` inside an outcome row) is flattened
-into its own fields' columns, in place. The metadata carries ``pbt_econ.table`` (the table
+the previous file intact. A field that is itself a dataclass, or a
+:class:`ColumnGroup` (columns an economy declares, e.g. the descriptors inside
+an outcome row or the per-agent-type columns), is flattened into its own
+columns, in place. The metadata carries ``pbt_econ.table`` (the table
 kind) and ``pbt_econ.schema_version``; :func:`read_table` checks both.
 """
 
@@ -21,10 +22,64 @@ import pyarrow.parquet as pq
 
 from pbt_econ.files import atomic_write
 
-__all__ = ["SCHEMA_VERSION", "TableError", "columns_of", "flatten", "read_table", "rows_to_table", "schema_of",
+__all__ = ["SCHEMA_VERSION", "ColumnGroup", "TableError", "columns_of", "flatten", "read_table", "rows_to_table", "schema_of",
            "unflatten", "write_table"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2: per-type and descriptor columns come from the economy (:class:`ColumnGroup`), not from code."""
+
+
+class ColumnGroup(Mapping):
+    """An ordered, immutable ``column -> value`` mapping whose keys are data, not code.
+
+    Rows hold one where the columns depend on the economy (its descriptors, its
+    agent types); :func:`flatten` writes its items as columns in place. Values
+    can also be read as attributes (``group.price``).
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), /, **more: Any) -> None:
+        merged = dict(values)
+        merged.update(more)
+        object.__setattr__(self, "_values", merged)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no column {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ColumnGroup):
+            return type(self) is type(other) and self._values == other._values
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values.items()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._values!r})"
+
+    def __reduce__(self):
+        return (type(self), (self._values,))
+
+    def replace(self, **changes: Any):
+        return type(self)({**self._values, **changes})
 
 
 class TableError(ValueError):
@@ -36,7 +91,12 @@ def flatten(row: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(row):
         value = getattr(row, f.name)
-        items = flatten(value).items() if dataclasses.is_dataclass(value) else ((f.name, value),)
+        if dataclasses.is_dataclass(value):
+            items = flatten(value).items()
+        elif isinstance(value, ColumnGroup):
+            items = value.items()
+        else:
+            items = ((f.name, value),)
         for key, v in items:
             if key in out:
                 raise TypeError(f"{type(row).__name__}: column {key!r} appears twice after flattening")
@@ -44,17 +104,26 @@ def flatten(row: Any) -> dict[str, Any]:
     return out
 
 
-def unflatten(row_type: type, columns: Mapping[str, Any]) -> Any:
+def unflatten(row_type: type, columns: Mapping[str, Any], groups: Mapping[str, Iterable[str]] | None = None) -> Any:
     """The inverse of :func:`flatten`: a ``row_type`` instance from one flat row (extra columns ignored;
-    columns added in later versions take their defaults when an older table lacks them)."""
+    columns added in later versions take their defaults when an older table lacks them).
+
+    ``groups`` names the columns of each :class:`ColumnGroup` field (by field name; nested rows share
+    the mapping); a group column missing from ``columns`` is NaN.
+    """
     import typing
 
     hints = typing.get_type_hints(row_type)
     values = {}
     for f in dataclasses.fields(row_type):
         kind = hints[f.name]
-        if dataclasses.is_dataclass(kind):
-            values[f.name] = unflatten(kind, columns)
+        if isinstance(kind, type) and issubclass(kind, ColumnGroup):
+            keys = (groups or {}).get(f.name)
+            if keys is None:
+                raise KeyError(f"unflatten({row_type.__name__}): the columns of group {f.name!r} were not given")
+            values[f.name] = kind({k: columns.get(k, float("nan")) for k in keys})
+        elif dataclasses.is_dataclass(kind):
+            values[f.name] = unflatten(kind, columns, groups)
         elif f.name in columns or f.default is dataclasses.MISSING:
             values[f.name] = columns[f.name]  # a missing column without a default is a KeyError
         # else: a column added later, absent from an older table: its default
@@ -73,13 +142,16 @@ _ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa
 
 
 def schema_of(row_type: type) -> pa.Schema:
-    """The Arrow schema of a dataclass of ``str``/``int``/``float``/``bool`` fields."""
+    """The Arrow schema of a dataclass of ``str``/``int``/``float``/``bool`` fields
+    (:class:`ColumnGroup` fields are left out: their columns are data; see :func:`rows_to_table`)."""
     import typing
 
     hints = typing.get_type_hints(row_type)
     columns: list[tuple[str, pa.DataType]] = []
     for f in dataclasses.fields(row_type):
         kind = hints[f.name]
+        if isinstance(kind, type) and issubclass(kind, ColumnGroup):
+            continue
         columns += ([(c.name, c.type) for c in schema_of(kind)] if dataclasses.is_dataclass(kind)
                     else [(f.name, _ARROW_TYPES[kind])])
     return pa.schema(columns)
@@ -98,7 +170,7 @@ def rows_to_table(rows: Iterable[Any], kind: str, row_type: type | None = None) 
     """
     records = [_as_mapping(r) for r in rows]
     if row_type is not None and records and set(records[0]) != set(columns_of(row_type)):
-        row_type = None  # rows carry extra columns (e.g. the search's segment): infer
+        row_type = None  # rows carry group or extra columns (e.g. the search's segment): infer
     schema = schema_of(row_type) if row_type is not None else None
     table = pa.Table.from_pylist(records, schema=schema)
     meta = dict(table.schema.metadata or {})

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from pbt_econ.checkpoints import CheckpointError, load_member
+from pbt_econ.checkpoints import CheckpointError
+from pbt_econ.member import load_member
 from pbt_econ.config import RunConfig, config_to_dict, dump_config, load_config
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 from pbt_econ.files import atomic_write_text, remove_stale_temporaries
 from pbt_econ.member import Member
 from pbt_econ.preflight import check_device, check_output_dir

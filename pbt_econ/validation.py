@@ -21,7 +21,7 @@ class ConfigError(ValueError):
     """
 
 
-def _check_number(
+def check_number(
     name: str,
     value: Any,
     *,
@@ -47,5 +47,3 @@ def _check_number(
     if too_low or too_high:
         raise ConfigError(f"{name} = {value!r}: must be in {allowed}")
 
-
-check_number = _check_number

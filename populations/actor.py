@@ -20,7 +20,8 @@ from pbt_econ.checkpoints import read_checkpoint
 from pbt_econ.config import BestResponseConfig, RunConfig
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.member import Member
-from pbt_econ.outcomes import Descriptors, DescriptorSE
+from pbt_econ.outcomes import DescriptorSE
+from pbt_econ.records import Descriptors
 from pbt_econ.tables import flatten
 
 __all__ = ["MemberWorker", "remote_worker_class"]
@@ -33,16 +34,19 @@ class MemberWorker:
         if threads > 0:
             torch.set_num_threads(threads)
         self.member = Member(config, curriculum, seed, member_id)
-        self._progress: dict[str, Any] = {"episode": 0, "welfare": float("nan"), "hours": float("nan"),
-                                          "price": float("nan"), "production": float("nan")}
+        model = self.member.economy
+        self._shown = (model.fitness_descriptor,) + tuple(
+            dict.fromkeys(k for pair in getattr(model, "spectrum_axes", ()) for k in pair
+                          if k != model.fitness_descriptor))[:2]
+        """Descriptors shown on the progress bar: the economy's welfare and its spectrum axes' first two."""
+        self._progress: dict[str, Any] = {"episode": 0, **{k: float("nan") for k in self._shown}}
 
     def train(self, episodes: int) -> list[dict[str, Any]]:
         """Train one segment; returns its metrics rows as plain dicts."""
 
         def progress(_done: int, stats) -> None:
             d = stats.descriptors
-            self._progress = {"episode": self.member.episode, "welfare": d.welfare,
-                              "hours": d.hours, "price": d.price, "production": d.production}
+            self._progress = {"episode": self.member.episode, **{k: d[k] for k in self._shown}}
 
         rows = self.member.train(episodes, progress=progress)
         return [flatten(r) for r in rows]

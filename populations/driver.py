@@ -37,7 +37,8 @@ from typing import Any
 
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.files import atomic_write_text
-from pbt_econ.outcomes import OutcomeRow, outcome_row
+from pbt_econ.best_response import BestResponseRow
+from pbt_econ.outcomes import OutcomeRow, outcome_groups, outcome_row
 from pbt_econ.rundir import RunDir
 from pbt_econ.seeds import member_seed, trial_seed
 from pbt_econ.tables import read_table, unflatten, write_table
@@ -116,7 +117,9 @@ def run_search(
     if resume and state_path.exists():
         saved = json.loads(state_path.read_text())
         if saved.get("finished") and layout.outcomes.exists():
-            outcomes = [unflatten(OutcomeRow, r) for r in read_table(layout.outcomes, "outcomes").to_pylist()]
+            model = config.economy_model
+            groups = outcome_groups((d.name for d in model.descriptors), config.agent_types)
+            outcomes = [unflatten(OutcomeRow, r, groups) for r in read_table(layout.outcomes, "outcomes").to_pylist()]
             return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
         records = [MemberRecord(**r) for r in saved["members"]]
         segment = int(saved["segment"])
@@ -304,8 +307,6 @@ def _assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
     """Evaluate and best-respond every archive elite that is not a final outcome; append them to
     ``outcomes.parquet`` (member id ``<member>@e<episode>``, niche ``archive:<niche>``) and their
     deviations to ``best_response.parquet``."""
-    from pbt_econ.best_response import BestResponseRow
-
     layout = population.layout
     elites = [e for _, e in sorted(qd.archive.elites.items()) if e.episode < config.population.episodes]
     if not elites:
@@ -336,7 +337,7 @@ def _assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
             member_id=f"{e.member_id}@e{e.episode}", niche=f"archive:{record.niche}",
             curriculum=record.curriculum["name"], seed=record.seed, episode=e.episode,
             hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
-            fixed_types=tuple(config.fixed), descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds))
+            economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds))
     outcomes = outcomes + extra
     write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
     write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
@@ -356,11 +357,9 @@ def _finish(config: RunConfig, population: Population, run_dir: Path) -> tuple[l
         outcomes.append(outcome_row(
             member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
             episode=config.population.episodes, hyperparameters=r.hyperparameters,
-            descriptors=descriptors, best_response_rows=rows, fixed_types=tuple(config.fixed),
+            descriptors=descriptors, best_response_rows=rows, economy=config.economy_model, fixed_types=tuple(config.fixed),
             descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds,
         ))
-    from pbt_econ.best_response import BestResponseRow
-
     write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
     write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
     return outcomes, finals

@@ -171,8 +171,8 @@ class Population:
                 continue
             bar = self.bars[m]
             bar.n = p["episode"]
-            bar.set_postfix(fitness=f"{self.fitness[m]:.4g}", welfare=f"{p['welfare']:.4g}",
-                            hours=f"{p['hours']:.0f}", price=f"{p['price']:.0f}", refresh=False)
+            bar.set_postfix(fitness=f"{self.fitness[m]:.4g}",
+                            **{k: f"{v:.4g}" for k, v in p.items() if k != "episode"}, refresh=False)
             bar.refresh()
 
     def close_bars(self) -> None:

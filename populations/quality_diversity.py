@@ -167,12 +167,13 @@ class QualitySearch:
             episode = min((segment + 1) * self.config.population.ready_interval, self.config.population.episodes)
             out = outcome_row(member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
                               episode=episode, hyperparameters=r.hyperparameters, descriptors=descriptors,
-                              best_response_rows=rows, fixed_types=tuple(self.config.fixed), descriptor_se=se,
+                              best_response_rows=rows, economy=self.config.economy_model,
+                              fixed_types=tuple(self.config.fixed), descriptor_se=se,
                               eval_seeds=a.probe_seeds if kind == "probe" else self.config.analysis.eval_seeds)
             gain = out.epsilon_max_rel
-            elite = Elite(member_id=m, episode=episode, x=getattr(descriptors, a.x), y=getattr(descriptors, a.y),
+            elite = Elite(member_id=m, episode=episode, x=descriptors[a.x], y=descriptors[a.y],
                           verified=out.is_epsilon_equilibrium, br_gain=gain if math.isfinite(gain) else math.nan,
-                          welfare=descriptors.welfare, hyperparameters=dict(r.hyperparameters))
+                          welfare=descriptors[self.config.population.fitness], hyperparameters=dict(r.hyperparameters))
             event = self.archive.insert(elite)
             if event.outcome != "rejected":
                 changed[event.cell] = elite

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from analysis.__main__ import main as analysis_main
-from pbt_econ.best_response import main as br_main
+from pbt_econ.best_response.__main__ import main as br_main
 from pbt_econ.search import main as search_main
 from pbt_econ.train import main as train_main
 
@@ -201,7 +201,8 @@ def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys):
 def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):
     import torch
 
-    from pbt_econ.checkpoints import CheckpointError, load_member
+    from pbt_econ.checkpoints import CheckpointError
+from pbt_econ.member import load_member
 
     out = tmp_path / "run"
     assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",

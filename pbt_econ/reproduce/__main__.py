@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 
 __all__ = ["main"]
 

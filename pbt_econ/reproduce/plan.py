@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbt_econ.config import CONFIG_DIR, RunConfig, load_config, load_curriculum, safe_load_unique
-from pbt_econ.validation import ConfigError, _check_number
+from pbt_econ.validation import ConfigError, check_number
 
 __all__ = ["SCALES", "FixedTaxPreset", "ReproducePreset", "RunSpec", "load_preset", "plan_runs", "run_config"]
 
@@ -40,7 +40,7 @@ class FixedTaxPreset:
     """Curriculum of the fixed-tax runs; their learned counterpart is the open economy's runs with it."""
 
     def __post_init__(self) -> None:
-        _check_number("seeds", self.seeds, low=0, integer=True)
+        check_number("seeds", self.seeds, low=0, integer=True)
         if self.seeds and not (self.income_tax and self.corporate_tax):
             raise ConfigError("income_tax / corporate_tax: list at least one rate each (or set seeds: 0)")
 
@@ -65,9 +65,9 @@ class ReproducePreset:
     gpus_per_run: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_number("seeds", self.seeds, low=1, integer=True)
-        _check_number("cpus_per_run", self.cpus_per_run, low=0)
-        _check_number("gpus_per_run", self.gpus_per_run, low=0)
+        check_number("seeds", self.seeds, low=1, integer=True)
+        check_number("cpus_per_run", self.cpus_per_run, low=0)
+        check_number("gpus_per_run", self.gpus_per_run, low=0)
         if "paper" not in self.curricula or "none" not in self.curricula:
             raise ConfigError(f"curricula = {list(self.curricula)}: must include 'paper' and 'none' (the paper's "
                               "first claim compares them)")

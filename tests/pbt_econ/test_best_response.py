@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from pbt_econ.best_response import best_response, deviate
-from pbt_econ.best_response import main as br_main
-from pbt_econ.checkpoints import CheckpointError, load_member
+from pbt_econ.best_response.__main__ import main as br_main
+from pbt_econ.checkpoints import CheckpointError
+from pbt_econ.member import load_member
 from pbt_econ.config import BestResponseConfig, load_config
 from pbt_econ.episode import AGENT_TYPES
 from pbt_econ.member import Member
@@ -99,7 +100,7 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
 
 
 def test_unfinished_search_uses_each_members_newest_segment(tmp_path):
-    from pbt_econ.best_response import find_checkpoints
+    from pbt_econ.rundir import find_checkpoints
 
     for member in ("m000", "m001"):
         for seg in (1, 2):

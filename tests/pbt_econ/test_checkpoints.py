@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.checkpoints import CheckpointError, load_member
+from pbt_econ.checkpoints import CheckpointError
+from pbt_econ.member import load_member
 from pbt_econ.member import Member
 from tests.pbt_econ.helpers import small_config
 

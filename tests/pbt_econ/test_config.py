@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pbt_econ.config import CONFIG_DIR, RunConfig, config_from_dict, config_to_dict, load_config, load_curriculum
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 
 
 def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from pbt_econ.config import load_curriculum
 from pbt_econ.curriculum import AgentCurriculum, Curriculum, MaskSchedule
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 from pbt_econ.episode import AGENT_TYPES, best_response_spec, evaluation_spec
 
 

@@ -10,7 +10,7 @@ import torch
 
 from pbt_econ.best_response import best_response
 from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 from pbt_econ.member import Member
 from pbt_econ.outcomes import outcome_row
 
@@ -77,7 +77,7 @@ def test_bad_fixed_values_name_the_field_and_the_allowed_values(fixed, message):
 
 
 def test_fixed_policy_survives_checkpoints(tmp_path):
-    from pbt_econ.checkpoints import load_member
+    from pbt_econ.member import load_member
 
     cfg = load_config(overrides=SMALL + ["fixed={government: {income_tax: 0.4, corporate_tax: 0.0}}"])
     member = Member(cfg, seed=3)

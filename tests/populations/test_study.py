@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from pbt_econ.config import Objective, PopulationConfig, load_config
-from pbt_econ.economy import ConfigError
+from pbt_econ.validation import ConfigError
 from populations.study import SegmentTrials, distributions, open_study
 
 

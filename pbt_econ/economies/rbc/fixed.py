@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from pbt_econ.spaces import SpacesConfig
+from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.validation import ConfigError
 
 __all__ = ["FIXED_ACTIONS", "fixed_indices"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pbt_econ.validation import ConfigError, _check_number
+from pbt_econ.validation import ConfigError, check_number
 
 __all__ = ["EconomyConfig"]
 
@@ -22,6 +22,8 @@ class EconomyConfig:
     Every field name is also the YAML key under ``economy:``.
     """
 
+    kind: str = "rbc"
+    """Which economy (:mod:`pbt_econ.economies.registry`); this class is the ``rbc`` kind's config."""
     num_consumers: int = 100
     """``C``: number of consumers (households)."""
     num_firms: int = 10
@@ -64,32 +66,32 @@ class EconomyConfig:
 
     def __post_init__(self) -> None:
         p = ""
-        _check_number(p + "num_consumers", self.num_consumers, low=1, integer=True)
-        _check_number(p + "num_firms", self.num_firms, low=1, integer=True)
-        _check_number(p + "episode_length", self.episode_length, low=1, integer=True)
+        check_number(p + "num_consumers", self.num_consumers, low=1, integer=True)
+        check_number(p + "num_firms", self.num_firms, low=1, integer=True)
+        check_number(p + "episode_length", self.episode_length, low=1, integer=True)
         if not isinstance(self.open_economy, bool):
             raise ConfigError(f"{p}open_economy = {self.open_economy!r}: must be true or false")
-        _check_number(p + "importer_price", self.importer_price, low=0)
-        _check_number(p + "importer_quantity", self.importer_quantity, low=0)
-        _check_number(p + "interest_rate", self.interest_rate, low=0, high=1)
-        _check_number(p + "crra_eta", self.crra_eta, low=0)
+        check_number(p + "importer_price", self.importer_price, low=0)
+        check_number(p + "importer_quantity", self.importer_quantity, low=0)
+        check_number(p + "interest_rate", self.interest_rate, low=0, high=1)
+        check_number(p + "crra_eta", self.crra_eta, low=0)
         if self.crra_eta == 1:
             raise ConfigError(
                 f"{p}crra_eta = 1: must be >= 0 and != 1 (eta = 1 is log utility, "
                 "which the CRRA formula ((x+1)^(1-eta)-1)/(1-eta) does not cover)"
             )
-        _check_number(p + "technology", self.technology, low=0, low_open=True)
-        _check_number(p + "labor_floor", self.labor_floor, low=0)
-        _check_number(p + "consumer_budget_epsilon", self.consumer_budget_epsilon, low=0)
-        _check_number(p + "government_firm_weight", self.government_firm_weight, low=0)
-        _check_number(p + "theta_base", self.theta_base, low=0)
-        _check_number(p + "theta_pareto_shape", self.theta_pareto_shape, low=0, low_open=True)
-        _check_number(p + "initial_price", self.initial_price, low=0)
-        _check_number(p + "initial_wage", self.initial_wage, low=0)
-        _check_number(p + "initial_stock", self.initial_stock, low=0)
-        _check_number(p + "initial_consumer_budget", self.initial_consumer_budget, low=0)
+        check_number(p + "technology", self.technology, low=0, low_open=True)
+        check_number(p + "labor_floor", self.labor_floor, low=0)
+        check_number(p + "consumer_budget_epsilon", self.consumer_budget_epsilon, low=0)
+        check_number(p + "government_firm_weight", self.government_firm_weight, low=0)
+        check_number(p + "theta_base", self.theta_base, low=0)
+        check_number(p + "theta_pareto_shape", self.theta_pareto_shape, low=0, low_open=True)
+        check_number(p + "initial_price", self.initial_price, low=0)
+        check_number(p + "initial_wage", self.initial_wage, low=0)
+        check_number(p + "initial_stock", self.initial_stock, low=0)
+        check_number(p + "initial_consumer_budget", self.initial_consumer_budget, low=0)
         if self.initial_firm_budget is not None:
-            _check_number(p + "initial_firm_budget", self.initial_firm_budget, low=0)
+            check_number(p + "initial_firm_budget", self.initial_firm_budget, low=0)
         capital = self.initial_capital
         if isinstance(capital, list):
             object.__setattr__(self, "initial_capital", tuple(capital))
@@ -101,9 +103,9 @@ class EconomyConfig:
                     f"or a list of num_firms = {self.num_firms} numbers"
                 )
             for i, value in enumerate(capital):
-                _check_number(f"{p}initial_capital[{i}]", value, low=0)
+                check_number(f"{p}initial_capital[{i}]", value, low=0)
         elif capital is not None:
-            _check_number(p + "initial_capital", capital, low=0)
+            check_number(p + "initial_capital", capital, low=0)
         alpha = self.production_alpha
         if isinstance(alpha, list):
             object.__setattr__(self, "production_alpha", tuple(alpha))
@@ -111,7 +113,7 @@ class EconomyConfig:
         if not isinstance(alpha, tuple) or len(alpha) == 0:
             raise ConfigError(f"{p}production_alpha = {alpha!r}: must be a non-empty list")
         for i, value in enumerate(alpha):
-            _check_number(f"{p}production_alpha[{i}]", value, low=0, high=1, low_open=True, high_open=True)
+            check_number(f"{p}production_alpha[{i}]", value, low=0, high=1, low_open=True, high_open=True)
 
     @property
     def firm_budget_at_reset(self) -> float:

@@ -1,4 +1,4 @@
-"""Action grids, action masks, decoding and observation encoding (docs/model.md §1-§2).
+"""The RBC model's action grids, action masks and decoding (docs/model.md §2).
 
 Every agent type's policy emits a block of categorical *heads*, padded to one
 width ``K`` so that sampling all heads of all agents is a single tensor
@@ -11,10 +11,9 @@ operation (inverse-CDF sampling over ``[N, H, K]``, one uniform per head), not a
 * government: one joint head over income tax x corporate tax.
 
 Padding entries and entries excluded by a curriculum mask are set to
-:data:`MASKED_LOGIT` (finite, so that ``p * log p`` stays 0, not NaN).
+:data:`pbt_econ.policies.MASKED_LOGIT` (finite, so that ``p * log p`` stays 0, not NaN).
 
-Observations use ``symlog(x) / 10`` for money, stocks and capital, which maps
-0 ... 1e7 onto 0 ... 1.6 while keeping small values distinguishable.
+Observations are encoded by :mod:`pbt_econ.economies.rbc.observe`.
 """
 
 from __future__ import annotations
@@ -23,23 +22,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pbt_econ.economy import Actions, EconomyConfig, EconomyState
-from pbt_econ.validation import ConfigError, _check_number
+from pbt_econ.economies.grids import range_mask
+from pbt_econ.economies.rbc.config import EconomyConfig
+from pbt_econ.economies.rbc.model import Actions
+from pbt_econ.validation import ConfigError, check_number
 
-__all__ = [
-    "MASKED_LOGIT",
-    "ActionSpaces",
-    "SpacesConfig",
-    "observe_consumer",
-    "observe_firm",
-    "observe_government",
-    "scaled_symlog",
-    "symlog",
-]
-
-MASKED_LOGIT = -1e9
-"""Logit given to padded or masked choices: softmax weight exactly 0 in float32."""
-
+__all__ = ["ActionSpaces", "SpacesConfig"]
 
 def _grid(start: float, stop: float, step: float) -> tuple[float, ...]:
     count = int(round((stop - start) / step)) + 1
@@ -77,28 +65,9 @@ class SpacesConfig:
             if not isinstance(values, tuple) or not values:
                 raise ConfigError(f"{name} = {values!r}: must be a non-empty list of numbers")
             for i, v in enumerate(values):
-                _check_number(f"{name}[{i}]", v, low=low, high=high)
+                check_number(f"{name}[{i}]", v, low=low, high=high)
             if any(b <= a for a, b in zip(values, values[1:])):
                 raise ConfigError(f"{name} = {list(values)}: values must be strictly increasing")
-
-
-def _range_mask(grid: torch.Tensor, start: float, progress: float) -> torch.Tensor:
-    """Grid values allowed when a mask has widened by ``progress`` in [0, 1].
-
-    The allowed interval grows linearly from ``[start, start]`` to the whole
-    grid: ``[start - f (start - min), start + f (max - start)]``. If no grid
-    value lies inside, the value nearest to ``start`` is allowed.
-    """
-    lo_grid, hi_grid = float(grid[0]), float(grid[-1])
-    start = min(max(start, lo_grid), hi_grid)
-    lo = start - progress * (start - lo_grid)
-    hi = start + progress * (hi_grid - start)
-    tol = 1e-9 * max(1.0, abs(hi_grid))
-    allowed = (grid >= lo - tol) & (grid <= hi + tol)
-    if not bool(allowed.any()):
-        allowed = torch.zeros_like(allowed)
-        allowed[int(torch.argmin((grid - start).abs()))] = True
-    return allowed
 
 
 class ActionSpaces:
@@ -136,16 +105,16 @@ class ActionSpaces:
     # ------------------------------------------------------------------ masks
     def firm_mask(self, progress: float, start_price: float, start_wage: float) -> torch.Tensor:
         """``[1, firm_width]`` bool: joint firm actions allowed at mask ``progress``."""
-        price_ok = _range_mask(self.price, start_price, progress)
-        wage_ok = _range_mask(self.wage, start_wage, progress)
+        price_ok = range_mask(self.price, start_price, progress)
+        wage_ok = range_mask(self.wage, start_wage, progress)
         invest_ok = torch.ones_like(self.invest, dtype=torch.bool)
         joint = price_ok[:, None, None] & wage_ok[None, :, None] & invest_ok[None, None, :]
         return joint.reshape(1, -1)
 
     def government_mask(self, progress: float, start_income_tax: float, start_corporate_tax: float) -> torch.Tensor:
         """``[1, government_width]`` bool: joint tax actions allowed at mask ``progress``."""
-        income_ok = _range_mask(self.tax, start_income_tax, progress)
-        corporate_ok = _range_mask(self.tax, start_corporate_tax, progress)
+        income_ok = range_mask(self.tax, start_income_tax, progress)
+        corporate_ok = range_mask(self.tax, start_corporate_tax, progress)
         return (income_ok[:, None] & corporate_ok[None, :]).reshape(1, -1)
 
     # --------------------------------------------------------------- decoding
@@ -171,68 +140,3 @@ class ActionSpaces:
             income_tax=self.tax[government_idx // n_tax],
             corporate_tax=self.tax[government_idx % n_tax],
         )
-
-
-# ------------------------------------------------------------- observations
-def symlog(x: torch.Tensor) -> torch.Tensor:
-    """``sign(x) * log(1 + |x|)``: compresses 0 ... 1e7 to 0 ... 16.1."""
-    return torch.sign(x) * torch.log1p(x.abs())
-
-
-SYMLOG_DIVISOR = 10.0
-"""Observations carry ``symlog(x) / 10``: money and stocks up to ~1e7 land in about [0, 1.6]."""
-
-
-def scaled_symlog(x: torch.Tensor) -> torch.Tensor:
-    """How every money or quantity value enters an observation: ``symlog(x) / 10``."""
-    return symlog(x) / SYMLOG_DIVISOR
-
-
-def _global_features(state: EconomyState, episode_length: int) -> torch.Tensor:
-    """``[B, 4F + 3]``: prices, wages, stocks, overdemanded flags, taxes, time."""
-    return torch.cat(
-        [
-            scaled_symlog(state.price),
-            scaled_symlog(state.wage),
-            scaled_symlog(state.stock),
-            state.overdemanded,
-            state.income_tax.unsqueeze(-1),
-            state.corporate_tax.unsqueeze(-1),
-            (state.time / episode_length).unsqueeze(-1),
-        ],
-        dim=-1,
-    )
-
-
-def observation_sizes(num_firms: int) -> dict[str, int]:
-    """Observation width per agent type for ``num_firms`` firms."""
-    g = 4 * num_firms + 3
-    return {"consumer": g + 2, "firm": g + 3 + num_firms, "government": g + 2}
-
-
-def observe_consumer(state: EconomyState, config: EconomyConfig) -> torch.Tensor:
-    """``[B, C, 4F + 5]``: global state, symlog budget, theta / theta_base."""
-    B, C = state.consumer_budget.shape
-    glob = _global_features(state, config.episode_length).unsqueeze(1).expand(B, C, -1)
-    theta = state.theta / config.theta_base if config.theta_base > 0 else torch.zeros_like(state.theta)
-    private = torch.stack([scaled_symlog(state.consumer_budget), theta], dim=-1)
-    return torch.cat([glob, private], dim=-1)
-
-
-def observe_firm(state: EconomyState, config: EconomyConfig) -> torch.Tensor:
-    """``[B, F, 4F + 6 + F]``: global state, symlog budget and capital, alpha, one-hot id."""
-    B, F = state.firm_budget.shape
-    glob = _global_features(state, config.episode_length).unsqueeze(1).expand(B, F, -1)
-    private = torch.stack([scaled_symlog(state.firm_budget), scaled_symlog(state.capital), state.alpha], dim=-1)
-    one_hot = torch.eye(F, device=state.price.device, dtype=state.price.dtype).expand(B, F, F)
-    return torch.cat([glob, private, one_hot], dim=-1)
-
-
-def observe_government(state: EconomyState, config: EconomyConfig) -> torch.Tensor:
-    """``[B, 4F + 5]``: global state, mean symlog consumer and firm budgets."""
-    glob = _global_features(state, config.episode_length)
-    aggregates = torch.stack(
-        [symlog(state.consumer_budget).mean(-1) / SYMLOG_DIVISOR, symlog(state.firm_budget).mean(-1) / SYMLOG_DIVISOR],
-        dim=-1
-    )
-    return torch.cat([glob, aggregates], dim=-1)

@@ -1,0 +1,93 @@
+"""``python -m pbt_econ.best_response``: the best-response check of trained members from the command line.
+
+::
+
+    python -m pbt_econ.best_response CHECKPOINT_OR_RUN_DIR [--types T1,T2] [--episodes N]
+        [--eval-episodes N] [--from-scratch] [--device D] [--out FILE.parquet]
+
+Agent types are the economy's (the RBC: ``consumer,firm,government``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from pbt_econ.best_response.check import best_response
+from pbt_econ.best_response.rows import BestResponseRow
+from pbt_econ.checkpoints import CheckpointError
+from pbt_econ.member import load_member
+from pbt_econ.rundir import TrainDir, find_checkpoints
+from pbt_econ.validation import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pbt_econ.best_response",
+                                     description="Measure best-response epsilon of trained members.")
+    parser.add_argument("target", type=Path, help="checkpoint file, train output folder or search run directory")
+    parser.add_argument("--types", default=None, help="comma-separated agent types (default: all)")
+    parser.add_argument("--episodes", type=int, default=None, help="training episodes per deviation")
+    parser.add_argument("--eval-episodes", type=int, default=None, help="evaluation episodes before and after")
+    parser.add_argument("--from-scratch", action="store_true", help="also deviate from a fresh policy")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the checkpoint's)")
+    parser.add_argument("--out", type=Path, default=None, help="Parquet file (default: next to the target)")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    from pbt_econ.tables import write_table
+
+    try:
+        types = tuple(t.strip() for t in args.types.split(",")) if args.types else None
+        if args.episodes is not None and args.episodes < 1:
+            raise ConfigError(f"--episodes = {args.episodes}: must be >= 1")
+        checkpoints = find_checkpoints(args.target)
+        from pbt_econ.preflight import check_device, check_output_file
+
+        out = args.out or TrainDir(args.target.parent if args.target.is_file() else args.target).best_response
+        check_output_file(out, suffix=".parquet")
+        if args.device:
+            from pbt_econ.config_schema import RunConfig
+
+            RunConfig(device=args.device)  # the device's format
+            check_device(args.device)
+        rows: list[BestResponseRow] = []
+        bar = None
+        for path in checkpoints:
+            member = load_member(path, device=args.device)
+            for t in types or ():
+                if t not in member.types:
+                    raise ConfigError(f"--types: {t!r} is not one of {', '.join(member.types)}")
+            cfg = member.config.best_response
+            changes = {}
+            if args.eval_episodes is not None:
+                changes["eval_episodes"] = args.eval_episodes
+            if args.from_scratch:
+                changes["from_scratch"] = True
+            if changes:
+                cfg = dataclasses.replace(cfg, **changes)
+            n_types = len(types or cfg.types) * (2 if cfg.from_scratch else 1)
+            total = n_types * (args.episodes or cfg.episodes)
+            if not args.no_progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit="ep", desc=f"best response {member.member_id}", dynamic_ncols=True)
+            rows += best_response(member, cfg, types, args.episodes, progress=bar.update if bar else None).rows
+            if bar is not None:
+                bar.close()
+    except (ConfigError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_table(rows, out, "best_response")
+    print(f"{'member':<14}{'type':<12}{'start':<9}{'before':>12}{'after':>12}{'eps_abs':>11}{'eps/impr':>10}  pass")
+    for r in rows:
+        print(f"{r.member_id:<14}{r.agent_type:<12}{r.start:<9}{r.reward_before:>12.4g}{r.reward_after:>12.4g}"
+              f"{r.epsilon_abs:>11.4g}{r.epsilon_rel_improvement:>10.3g}  {'yes' if r.passes else 'NO'}")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    from pbt_econ.cli import run
+
+    run(main)

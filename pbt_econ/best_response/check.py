@@ -1,0 +1,128 @@
+"""Approximate best response: is a learned outcome an ε-meta-equilibrium? (docs/model.md §6)
+
+For each agent type ``k``: freeze the other two types' policies bit for bit,
+keep training ``k`` (from its learned policy and, optionally, from a fresh
+one) with full action grids and full theta, and measure ``k``'s mean
+per-agent episode reward with evaluation rollouts on a seed never used for
+training, before and after:
+
+.. math:: \\varepsilon_k = \\max(0, \\bar r_k^{after} - \\bar r_k^{before})
+
+reported absolutely, relative to ``|before|``, and relative to the
+improvement of ``k``'s reward during the member's training (the paper's
+definition; ``before - untrained``). "Before", "after" and "untrained" (the
+member's policies at episode 0, rebuilt from its seed) are measured with the
+same :func:`~pbt_econ.episode.evaluation_spec`, the same number of episodes
+and the same evaluation seed (common random numbers), so their differences
+are not swamped by sampling noise. The outcome's descriptors are those of the
+"before" evaluation: an outcome is described by the rollouts its epsilon was
+measured on.
+
+The deviation is trained by the member's own rollout and update code
+(:meth:`pbt_econ.member.Member.train` with specs from
+:func:`~pbt_econ.episode.best_response_spec`), so best response optimises
+exactly the objective training did; only the deviating type's policy,
+optimiser and no-Ponzi multiplier change.
+
+The command line is :mod:`pbt_econ.best_response.__main__`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pbt_econ.best_response.rows import BestResponseReport, BestResponseRow
+from pbt_econ.config import BestResponseConfig
+from pbt_econ.episode import best_response_spec
+from pbt_econ.member import Member, build_policies
+from pbt_econ.outcomes import summarise_evaluations
+from pbt_econ.ppo import make_optimizer
+from pbt_econ.records import EvalResult
+from pbt_econ.seeds import stream_seed
+from pbt_econ.validation import ConfigError
+
+__all__ = ["assess_outcome", "best_response", "deviate"]
+
+
+def deviate(member: Member, agent_type: str, episodes: int, start: str = "learned", progress=None) -> Member:
+    """A copy of ``member`` in which only ``agent_type`` trained ``episodes`` more episodes.
+
+    ``member`` itself is not changed. ``start="scratch"`` re-initialises the
+    deviating policy (seed stream ``scratch``) and its optimiser first.
+    """
+    if agent_type not in member.types:
+        raise ConfigError(f"best-response type {agent_type!r}: must be one of {', '.join(member.types)}")
+    if start not in ("learned", "scratch"):
+        raise ConfigError(f"start = {start!r}: must be 'learned' or 'scratch'")
+    clone = Member(member.config, member.curriculum, member.seed, member.member_id)
+    clone.set_state(member.get_state())
+    if start == "scratch":
+        fresh = build_policies(member.config, clone.economy, stream_seed(member.seed, "scratch"))[agent_type]
+        clone.policies[agent_type].load_state_dict(fresh.state_dict())
+        clone.optimizers[agent_type] = make_optimizer(clone.policies[agent_type], clone.training.agent(agent_type).lr)
+    clone.train(episodes, progress=progress, schedule=lambda e: best_response_spec(clone.spec_at(e), agent_type))
+    return clone
+
+
+def best_response(
+    member: Member,
+    config: BestResponseConfig | None = None,
+    types: tuple[str, ...] | None = None,
+    episodes: int | None = None,
+    progress=None,
+) -> BestResponseReport:
+    """Best-response rows for ``member`` (one per type and start); ``member`` is not changed.
+
+    Called by the CLI below and, on a Ray actor, by the population search at
+    the end of training. ``progress(n)`` is called after every training
+    episode. With no types to check (``types=()``) it still evaluates
+    "before" and "untrained", which describe the outcome.
+    """
+    cfg = config or member.config.best_response
+    types = cfg.types if types is None else types
+    types = tuple(t for t in types if t not in member.fixed)  # a fixed type is reported as fixed, not checked
+    episodes = episodes or cfg.episodes
+
+    def evaluate(m: Member) -> EvalResult:
+        return m.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
+
+    before = evaluate(member)
+    untrained = evaluate(member.untrained())
+    starts = ("learned", "scratch") if cfg.from_scratch else ("learned",)
+    rows = []
+    for agent_type in types:
+        for start in starts:
+            step = (lambda _i, _s: progress(1)) if progress is not None else None
+            after = evaluate(deviate(member, agent_type, episodes, start, progress=step))
+            r_before, r_after = before.mean(agent_type), after.mean(agent_type)
+            r_untrained = untrained.mean(agent_type)
+            eps = max(0.0, r_after - r_before)
+            improvement = r_before - r_untrained
+            rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
+            rel_imp = eps / improvement if improvement > 0 else math.nan
+            tol = cfg.tolerance.get(agent_type, math.inf)
+            rows.append(BestResponseRow(
+                member_id=member.member_id, agent_type=agent_type, start=start, episodes=episodes,
+                reward_before=r_before, reward_before_ci95=before.ci95(agent_type),
+                reward_after=r_after, reward_after_ci95=after.ci95(agent_type),
+                reward_untrained=r_untrained, epsilon_abs=eps, epsilon_rel=rel,
+                epsilon_rel_improvement=rel_imp, tolerance=tol,
+                passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
+                member_episode=member.episode, eval_seed=cfg.eval_seed,
+            ))
+    return BestResponseReport(rows=rows, before=before, untrained=untrained)
+
+
+def assess_outcome(member: Member, config: BestResponseConfig, eval_seeds: int):
+    """A final outcome as the search records it: ``(descriptors, descriptor_se, best-response rows)``.
+
+    The descriptors are the mean over ``eval_seeds`` evaluations (seed stream ``eval``), the first of
+    which is the best response's "before" evaluation; their spread gives the standard errors.
+    """
+    report = best_response(member, config)
+    evaluations = [report.before.stats.descriptors]
+    for k in range(1, eval_seeds):
+        seed = stream_seed(config.eval_seed, "eval", k)
+        evaluations.append(member.evaluate(config.eval_episodes, seed=seed).stats.descriptors)
+    mean, se = summarise_evaluations(evaluations)
+    return mean, se, report.rows

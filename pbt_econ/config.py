@@ -141,8 +141,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
-_AGENT_DEFAULTS: contextvars.ContextVar[dict[str, dict[str, float]]] = contextvars.ContextVar(
-    "agent_training_defaults", default={})
+_AGENT_DEFAULTS: contextvars.ContextVar[dict[str, dict[str, float]] | None] = contextvars.ContextVar(
+    "agent_training_defaults", default=None)
 """The economy's per-type training defaults while a run config is being built (see :func:`_build_run`)."""
 
 
@@ -166,7 +166,7 @@ def _build(cls: type, data: Any, where: str):
             kwargs[key] = _convert(hints[key], value, f"{prefix}{key}")
         elif per_type and isinstance(value, dict):
             item = typing.get_args(hints[per_type])[1]
-            defaults = _AGENT_DEFAULTS.get().get(str(key), {}) if item is AgentTrainingConfig else {}
+            defaults = (_AGENT_DEFAULTS.get() or {}).get(str(key), {}) if item is AgentTrainingConfig else {}
             agents[str(key)] = _convert(item, {**defaults, **value}, f"{prefix}{key}")
         else:
             allowed = [n for n in names if n != per_type] + (["<agent type>"] if per_type else [])

@@ -31,12 +31,12 @@ from typing import Any
 import torch
 
 from pbt_econ import policies
+from pbt_econ.checkpoints import CheckpointError, read_checkpoint, write_checkpoint
 from pbt_econ.config import RunConfig, TrainingConfig, config_from_dict, config_to_dict, get_path, replace_path
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.economies.protocol import Economy
 from pbt_econ.economies.registry import build_economy
 from pbt_econ.episode import EpisodeSpec, evaluation_spec, with_fixed
-from pbt_econ.checkpoints import CheckpointError, read_checkpoint, write_checkpoint
 from pbt_econ.normalize import RunningMoments, discounted_returns
 from pbt_econ.ppo import make_optimizer, update_policy
 from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row

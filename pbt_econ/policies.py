@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
 __all__ = ["MASKED_LOGIT", "ActorCritic", "entropy", "log_prob", "log_prob_and_entropy", "masked_logits", "sample",
            "sample_with_log_prob"]
 

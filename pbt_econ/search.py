@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pbt_econ.checkpoints import CheckpointError
 from pbt_econ.config import RunConfig, dump_config, load_config
-from pbt_econ.validation import ConfigError
 from pbt_econ.files import atomic_write_text
 from pbt_econ.rundir import RunDir
+from pbt_econ.validation import ConfigError
 
 __all__ = ["main", "search"]
 
@@ -108,15 +108,26 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
     return result
 
 
-def _print_summary(outcomes, run_dir: Path) -> None:
-    header = (f"{'member':<7}{'niche':<14}{'welfare':>10}{'hours':>8}{'price':>8}{'wage':>7}"
-              f"{'prod':>8}{'tax_i':>7}{'tax_c':>7}{'eps_max':>9}  eq   trivial")
+def console_columns(model) -> tuple[tuple[str, str, int, str], ...]:
+    """``(descriptor, header, width, format)`` of the economy's console summary (its ``console_columns``,
+    else its welfare and first five descriptors)."""
+    declared = getattr(model, "console_columns", None)
+    if declared:
+        return tuple(declared)
+    names = [model.fitness_descriptor] + [d.name for d in model.descriptors if d.name != model.fitness_descriptor]
+    return tuple((n, n[:9], 10, ".4g") for n in names[:6])
+
+
+def _print_summary(outcomes, run_dir: Path, model) -> None:
+    columns = console_columns(model)
+    header = (f"{'member':<7}{'niche':<14}" + "".join(f"{h:>{w}}" for _, h, w, _ in columns)
+              + f"{'eps_max':>9}  eq   trivial")
     print(header)
     print("-" * len(header))
     for o in outcomes:
         d = o.descriptors
-        print(f"{o.member_id:<7}{o.niche:<14}{d.welfare:>10.4g}{d.hours:>8.0f}{d.price:>8.0f}{d.wage:>7.1f}"
-              f"{d.production:>8.3g}{d.income_tax:>7.2f}{d.corporate_tax:>7.2f}{o.epsilon_max_rel:>9.3g}"
+        print(f"{o.member_id:<7}{o.niche:<14}" + "".join(f"{d[k]:>{w}{fmt}}" for k, _, w, fmt in columns)
+              + f"{o.epsilon_max_rel:>9.3g}"
               f"  {'yes' if o.is_epsilon_equilibrium else 'no ':<4} {'yes' if o.is_trivial else 'no'}")
     if RunDir(run_dir).report.exists():
         print(f"\nreport: {run_dir / 'report.md'}")
@@ -167,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted; continue with: python -m pbt_econ.search --resume "
               f"{args.resume or args.out or Path('runs') / config.name}", file=sys.stderr)
         return 130
-    _print_summary(result.outcomes, run_dir)
+    _print_summary(result.outcomes, run_dir, config.economy_model)
     print(f"wall time {result.wall_time_s:.0f} s")
     return 0
 

@@ -22,15 +22,14 @@ from pathlib import Path
 import torch
 
 from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import load_member
 from pbt_econ.config import RunConfig, config_to_dict, dump_config, load_config
-from pbt_econ.validation import ConfigError
 from pbt_econ.files import atomic_write_text, remove_stale_temporaries
-from pbt_econ.member import Member
+from pbt_econ.member import Member, load_member
 from pbt_econ.preflight import check_device, check_output_dir
 from pbt_econ.rollout import NonFiniteError
 from pbt_econ.rundir import TrainDir
 from pbt_econ.tables import flatten, read_table, write_table
+from pbt_econ.validation import ConfigError
 
 __all__ = ["main", "run_training"]
 
@@ -97,12 +96,15 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
 
         bar = tqdm(total=episodes, initial=member.episode, unit="ep", desc=config.name, dynamic_ncols=True)
 
+    from pbt_econ.search import console_columns
+
+    shown = console_columns(member.economy)[:4]
+
     def progress(_done: int, stats) -> None:
         if bar is not None:
             bar.update(1)
             d = stats.descriptors
-            bar.set_postfix(welfare=f"{d.welfare:.1f}", hours=f"{d.hours:.0f}",
-                            price=f"{d.price:.0f}", prod=f"{d.production:.1f}", refresh=False)
+            bar.set_postfix({h: f"{d[k]:{fmt}}" for k, h, _, fmt in shown}, refresh=False)
 
     try:
         while remaining > 0:
@@ -126,10 +128,9 @@ def run_training(config: RunConfig, out: Path, episodes: int, resume: bool = Fal
     return member
 
 
-def _summary(row: dict) -> str:
-    """One line of the key metrics of a metrics row."""
-    keys = ("episode", "reward_consumer", "reward_firm", "welfare", "price", "wage", "hours",
-            "consumption", "production", "exports", "income_tax", "corporate_tax", "is_trivial")
+def _summary(row: dict, config) -> str:
+    """One line of the key metrics of a metrics row (the economy's descriptors)."""
+    keys = ("episode",) + tuple(d.name for d in config.economy_model.descriptors)[:12] + ("is_trivial",)
     return "  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys)
 
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if TrainDir(out).metrics.exists():
         metrics = read_table(TrainDir(out).metrics, "metrics").to_pylist()
-        print(_summary(metrics[-1]))
+        print(_summary(metrics[-1], config))
     print(f"member trained to episode {member.episode}; outputs in {out}")
     return 0
 

@@ -202,7 +202,7 @@ def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):
     import torch
 
     from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import load_member
+    from pbt_econ.member import load_member
 
     out = tmp_path / "run"
     assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",

@@ -62,9 +62,9 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
     """Train and measure one run (a Ray task, also callable directly); returns its flat row."""
     import torch
 
-    from analysis.noise import regime
+    from analysis.schema import regime_of
     from pbt_econ.best_response import assess_outcome
-    from pbt_econ.outcomes import Descriptors
+    from pbt_econ.records import Descriptors
     from pbt_econ.rollout import NonFiniteError
     from pbt_econ.rundir import TrainDir
     from pbt_econ.train import run_training
@@ -79,13 +79,14 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
         descriptors, se, rows = assess_outcome(member, config.best_response, config.analysis.eval_seeds)
     except NonFiniteError:
         status = "diverged"
-        descriptors = Descriptors(**{k: math.nan for k in Descriptors.__dataclass_fields__})
+        descriptors = Descriptors({d.name: math.nan for d in config.economy_model.descriptors})
         se, rows = None, []
     outcome = outcome_row(member_id=spec.run_id, niche=spec.experiment, curriculum=spec.curriculum, seed=spec.seed,
                           episode=config.training.episodes, hyperparameters={}, descriptors=descriptors,
-                          best_response_rows=rows, fixed_types=tuple(config.fixed), descriptor_se=se,
+                          best_response_rows=rows, economy=config.economy_model,
+                          fixed_types=tuple(config.fixed), descriptor_se=se,
                           eval_seeds=config.analysis.eval_seeds)
-    the_regime = regime(flatten(descriptors)) if status == "ok" else "diverged"
+    the_regime = regime_of(descriptors, config.economy_model.regimes) if status == "ok" else "diverged"
     row = ReproductionRow(
         run_id=spec.run_id, experiment=spec.experiment, economy=spec.economy,
         fixed_income_tax=math.nan if spec.income_tax is None else spec.income_tax,

@@ -12,10 +12,9 @@ import torch
 from pbt_econ.best_response import best_response, deviate
 from pbt_econ.best_response.__main__ import main as br_main
 from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import load_member
 from pbt_econ.config import BestResponseConfig, load_config
 from pbt_econ.episode import AGENT_TYPES
-from pbt_econ.member import Member
+from pbt_econ.member import Member, load_member
 from pbt_econ.tables import read_table
 
 

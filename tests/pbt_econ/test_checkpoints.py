@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import load_member
-from pbt_econ.member import Member
+from pbt_econ.member import Member, load_member
 from tests.pbt_econ.helpers import small_config
 
 

@@ -10,9 +10,9 @@ import torch
 
 from pbt_econ.best_response import best_response
 from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.validation import ConfigError
 from pbt_econ.member import Member
 from pbt_econ.outcomes import outcome_row
+from pbt_econ.validation import ConfigError
 
 SMALL = ["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=4", "training.log_every=5",
          "training.hidden_size=32", "curriculum=none"]

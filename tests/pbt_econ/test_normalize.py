@@ -7,8 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.member import load_member
-from pbt_econ.member import Member
+from pbt_econ.member import Member, load_member
 from pbt_econ.normalize import RunningMoments, discounted_returns
 from tests.pbt_econ.helpers import small_config
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from pbt_econ import policies
+from pbt_econ.economies.rbc.observe import symlog
+from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig
 from pbt_econ.economy import EconomyConfig
-from pbt_econ.spaces import ActionSpaces, SpacesConfig, symlog
 
 
 def test_decode_and_masks():

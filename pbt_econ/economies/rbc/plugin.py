@@ -128,6 +128,10 @@ class RBCEconomy:
     """Default descriptors of the quality-diversity archive's grid."""
     relations = RELATIONS
     spectrum_axes = (("price", "hours"), ("income_tax", "welfare"))
+    console_columns = (("welfare", "welfare", 10, ".4g"), ("hours", "hours", 8, ".0f"), ("price", "price", 8, ".0f"),
+                       ("wage", "wage", 7, ".1f"), ("production", "prod", 8, ".3g"), ("income_tax", "tax_i", 7, ".2f"),
+                       ("corporate_tax", "tax_c", 7, ".2f"))
+    """``(descriptor, header, width, format)`` of the console summary of a search."""
     report_columns = ("welfare", "price", "wage", "hours", "consumption", "production", "exports", "income_tax",
                       "corporate_tax")
 

@@ -31,7 +31,6 @@ representative member (the one nearest the centroid).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any

@@ -27,6 +27,7 @@ from pbt_econ.files import atomic_write_text
 from pbt_econ.rundir import RunDir
 from pbt_econ.tables import flatten, read_table, rows_to_table, write_table
 from pbt_econ.validation import ConfigError
+from pbt_econ.verdicts import VERDICTS
 
 __all__ = ["AnalysisResult", "analyse_runs"]
 
@@ -174,7 +175,9 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
         f"# pbt-econ report: {', '.join(d.name for d in run_dirs)}",
         "",
         f"{len(outcomes)} outcomes, {len(regimes)} regimes, {len(result.equilibria)} equilibria {criterion} "
-        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified).",
+        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified). "
+        f"Verdicts with 95% intervals (Nash: unilateral deviations where measured): "
+        + ", ".join(f"{sum(o.get('verdict') == v for o in outcomes)} {v}" for v in VERDICTS) + ".",
         "",
         _unseen_line(result),
         "",

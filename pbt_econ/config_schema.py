@@ -155,6 +155,17 @@ class BestResponseConfig:
     """Agent types to check; empty: every type of the economy."""
     from_scratch: bool = False
     """Also best-respond from a freshly initialised policy."""
+    certificate_max_actions: int = 64
+    """Exact certificates: every type whose policy has one head of at most this many actions also has
+    each constant action evaluated as a deviation (type-level and unilateral), with the same episodes
+    and random numbers as "before"; the best one's gain is a lower bound on ε needing no training.
+    0: no certificates."""
+    check_fixed: bool = False
+    """Also certify the types with a fixed policy (``fixed:``): is a given profile, e.g. collusion, an
+    ε-equilibrium? (Fixed types have no policy to train, so only the certificates check them.)"""
+    unilateral_agents: int = 2
+    """Agents of a type (evenly spaced over its agents) whose unilateral constant deviations the
+    certificates evaluate (a type with one agent: its type-level deviation is the unilateral one)."""
     tolerance: dict[str, float] = field(default_factory=dict)
     """Largest allowed gain per type, relative to the improvement during training; a type not named
     takes the economy's default (the RBC: consumer 0.03, firm 0.10, government 0.01, the paper's)."""
@@ -165,6 +176,8 @@ class BestResponseConfig:
         check_number("eval_seed", self.eval_seed, low=0, integer=True)
         for t, v in self.tolerance.items():
             check_number(f"tolerance.{t}", v, low=0)
+        check_number("certificate_max_actions", self.certificate_max_actions, low=0, integer=True)
+        check_number("unilateral_agents", self.unilateral_agents, low=0, integer=True)
 
 
 @dataclass(frozen=True)

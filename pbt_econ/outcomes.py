@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 from pbt_econ.records import Descriptors, PerType
 from pbt_econ.tables import ColumnGroup
+from pbt_econ.verdicts import worst_verdict
 
 __all__ = ["DescriptorSE", "OutcomeRow", "outcome_groups", "outcome_row", "summarise_evaluations"]
 
-EPSILON_COLUMNS = ("epsilon_abs", "epsilon_rel", "passes")
+EPSILON_COLUMNS = ("epsilon_abs", "epsilon_rel", "passes", "epsilon_unilateral", "verdict_type", "verdict",
+                   "undertrained")
 """Per-type outcome columns, in order (each as ``<name>_<type>``)."""
 
 
@@ -70,12 +72,18 @@ class OutcomeRow:
     """Standard errors of the descriptors (columns ``<descriptor>_se``)."""
     is_trivial: bool
     epsilon: PerType
-    """Per type ``t``: ``epsilon_abs_t``, ``epsilon_rel_t`` (best-response gain relative to the training
-    improvement; relative to ``|before|`` if none), ``passes_t``."""
+    """Per type ``t``: ``epsilon_abs_t`` (the largest type-level gain, trained or certified: the paper's
+    meta-equilibrium ε), ``epsilon_rel_t`` (relative to the training improvement; to ``|before|`` if none),
+    ``passes_t`` (type-level point estimates within tolerance), ``epsilon_unilateral_t`` (largest one-agent
+    gain, NaN if not checked), ``verdict_type_t`` (worst verdict of the type-level deviations),
+    ``verdict_t`` (the Nash verdict: worst over the unilateral deviations where the type has them, else
+    ``verdict_type_t``), ``undertrained_t`` (a certificate beat the trained deviation)."""
     epsilon_max_rel: float
     """Largest relative epsilon over the checked types (NaN if none was checked)."""
     is_epsilon_equilibrium: bool
     """Every checked type passes its tolerance (False if none was checked)."""
+    verdict: str = "inconclusive"
+    """Worst per-type (Nash) verdict: ``verified``, ``inconclusive`` or ``violated`` (docs/model.md §6)."""
     fixed_types: str = ""
     """Agent types with a fixed policy (``,``-separated): not learned, so not checked by best response."""
     eval_seeds: int = 1
@@ -112,19 +120,31 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
     """
     types = tuple(a.name for a in economy.agent_types)
     is_trivial = bool(economy.trivial(descriptors))
-    eps_abs, eps_rel, passes = {}, {}, {}
+    eps_abs, eps_rel, passes, unilateral, verdicts, undertrained = {}, {}, {}, {}, {}, {}
+    type_verdicts: dict[str, str] = {}
     for t in types:
         rows = [r for r in best_response_rows if r.agent_type == t]
         if not rows:
             eps_abs[t], eps_rel[t], passes[t] = math.nan, math.nan, False
+            unilateral[t], verdicts[t], undertrained[t] = math.nan, "inconclusive", False
+            type_verdicts[t] = "inconclusive"
             continue
+        uni_rows = [r for r in rows if getattr(r, "deviation", "type") == "unilateral"]
+        rows = [r for r in rows if getattr(r, "deviation", "type") != "unilateral"]
         rel = [r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement for r in rows]
         eps_abs[t] = max(r.epsilon_abs for r in rows)
         eps_rel[t] = max(rel)
         passes[t] = all(r.passes for r in rows)
+        unilateral[t] = max(r.epsilon_abs for r in uni_rows) if uni_rows else math.nan
+        type_verdicts[t] = worst_verdict(getattr(r, "verdict", "") for r in rows)
+        verdicts[t] = worst_verdict(r.verdict for r in uni_rows) if uni_rows else type_verdicts[t]
+        trained = [r.epsilon_abs for r in rows if r.start != "constant"]
+        certified = [r.epsilon_abs for r in rows if r.start == "constant" and r.deviation == "type"]
+        undertrained[t] = bool(trained and certified and max(certified) > max(trained))
     checked = [t for t in types if not math.isnan(eps_abs[t])]
     columns = {}
-    for name, values in zip(EPSILON_COLUMNS, (eps_abs, eps_rel, passes)):
+    for name, values in zip(EPSILON_COLUMNS, (eps_abs, eps_rel, passes, unilateral, type_verdicts, verdicts,
+                                                undertrained)):
         columns.update({f"{name}_{t}": values[t] for t in types})
     return OutcomeRow(
         member_id=member_id, niche=niche, curriculum=curriculum, seed=seed, episode=episode,
@@ -133,5 +153,6 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
         is_trivial=is_trivial, epsilon=PerType(columns),
         epsilon_max_rel=max((eps_rel[t] for t in checked), default=math.nan),
         is_epsilon_equilibrium=bool(checked) and all(passes[t] for t in checked),
+        verdict=worst_verdict(verdicts[t] for t in checked) if checked else "inconclusive",
         fixed_types=",".join(t for t in types if t in fixed_types), eval_seeds=eval_seeds,
     )

@@ -103,6 +103,9 @@ def rollout(
                 logits, value = agents[t](obs[t])
                 logits = policies.masked_logits(logits, allowed[t])
                 idx, logp = policies.sample_with_log_prob(logits, generator)
+            for agent, action in spec.agent(t).override:  # same draws for everyone else
+                idx = idx.clone()
+                idx[:, agent, :] = torch.tensor(action, device=idx.device)
             indices[t] = idx
             s = store[t]
             s["obs"].append(obs[t])

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 
+from pbt_econ.best_response.certificates import certificate_rows
 from pbt_econ.best_response.rows import BestResponseReport, BestResponseRow
 from pbt_econ.config import BestResponseConfig
 from pbt_econ.episode import best_response_spec
@@ -40,6 +41,7 @@ from pbt_econ.ppo import make_optimizer
 from pbt_econ.records import EvalResult
 from pbt_econ.seeds import stream_seed
 from pbt_econ.validation import ConfigError
+from pbt_econ.verdicts import paired_gain, verdict
 
 __all__ = ["assess_outcome", "best_response", "deviate"]
 
@@ -88,6 +90,7 @@ def best_response(
 
     before = evaluate(member)
     untrained = evaluate(member.untrained())
+    reference = {t: before.mean(t) - untrained.mean(t) for t in member.types}
     starts = ("learned", "scratch") if cfg.from_scratch else ("learned",)
     rows = []
     for agent_type in types:
@@ -101,6 +104,8 @@ def best_response(
             rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
             rel_imp = eps / improvement if improvement > 0 else math.nan
             tol = cfg.tolerance.get(agent_type, math.inf)
+            gain, ci = paired_gain(after.returns[agent_type], before.returns[agent_type])
+            denominator = improvement if improvement > 0 else abs(r_before)
             rows.append(BestResponseRow(
                 member_id=member.member_id, agent_type=agent_type, start=start, episodes=episodes,
                 reward_before=r_before, reward_before_ci95=before.ci95(agent_type),
@@ -108,8 +113,11 @@ def best_response(
                 reward_untrained=r_untrained, epsilon_abs=eps, epsilon_rel=rel,
                 epsilon_rel_improvement=rel_imp, tolerance=tol,
                 passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
-                member_episode=member.episode, eval_seed=cfg.eval_seed,
+                member_episode=member.episode, eval_seed=cfg.eval_seed, gain_ci95=ci,
+                verdict=verdict(gain, ci, denominator, tol),
             ))
+    certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
+    rows += certificate_rows(member, cfg, {t: reference[t] for t in certified})
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 

@@ -20,7 +20,8 @@ class BestResponseRow:
     member_id: str
     agent_type: str
     start: str
-    """``learned`` (continue from the member's policy) or ``scratch`` (fresh policy)."""
+    """``learned`` (continue from the member's policy), ``scratch`` (fresh policy) or ``constant``
+    (an exact certificate: one constant action, no training)."""
     episodes: int
     reward_before: float
     reward_before_ci95: float
@@ -38,6 +39,18 @@ class BestResponseRow:
     """``epsilon_rel_improvement <= tolerance`` (``epsilon_rel`` when that is NaN)."""
     member_episode: int
     eval_seed: int
+    deviation: str = "type"
+    """``type`` (every agent of the type deviates together) or ``unilateral`` (one agent, ``agent``)."""
+    agent: int = -1
+    """The deviating agent's index for a unilateral deviation (-1: type-level)."""
+    action: str = ""
+    """The constant action of a certificate (``start = constant``), as ``name=value`` pairs."""
+    gain_ci95: float = float("nan")
+    """Half-width of the 95% interval of ``epsilon_abs`` from the paired per-economy differences
+    (common random numbers); NaN when not computable."""
+    verdict: str = ""
+    """``verified`` (interval of the relative gain below the tolerance), ``violated`` (above it) or
+    ``inconclusive`` (docs/model.md §6)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,113 @@
+"""Exact certificates: every constant action of a small grid, tried as a deviation without training.
+
+For each agent type whose policy has a single head of at most ``best_response.certificate_max_actions``
+choices (the RBC: the firm's 30 price x wage actions, the government's 36 tax pairs; a Cournot firm's
+quantities), every allowed constant action ``a`` is evaluated
+
+* **type-level**: every agent of the type plays ``a``, the other types keep their policies;
+* **unilateral**: one agent ``j`` plays ``a``, every other agent (its own type included) keeps the
+  shared policy; for ``best_response.unilateral_agents`` agents spread evenly over the type (a type
+  with one agent has only the type-level deviation).
+
+on the same evaluation seed and episodes as "before" (common random numbers: the other agents'
+sampling draws are the same uniforms). The best constant action's gain is an exact lower bound on the
+type's ε for that deviation kind, found by enumeration, not learning; the outcome's ε is the maximum
+of the trained and the certified gains (:func:`pbt_econ.outcomes.outcome_row` takes the maximum over
+rows). Gains are the deviating agents' own mean episode returns, after minus before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from pbt_econ.best_response.rows import BestResponseRow
+from pbt_econ.episode import evaluation_spec, with_fixed
+from pbt_econ.seeds import stream_seed
+from pbt_econ.verdicts import paired_gain, verdict
+
+__all__ = ["certificate_rows", "certifiable", "per_agent_returns"]
+
+
+def certifiable(member, max_actions: int, check_fixed: bool = False) -> dict[str, list[int]]:
+    """``{type: allowed constant actions}`` of the types whose single head has at most ``max_actions``
+    (types with a fixed policy only when ``check_fixed``)."""
+    out = {}
+    for a in member.economy.agent_types:
+        if a.heads != 1 or a.width > max_actions or (a.name in member.fixed and not check_fixed):
+            continue
+        allowed = member.economy.mask(a.name, 1.0, {}).reshape(-1)
+        out[a.name] = [i for i in range(a.width) if bool(allowed[i])]
+    return out
+
+
+def per_agent_returns(member, spec, episodes: int, seed: int) -> dict[str, torch.Tensor]:
+    """``{type: [episodes * B, n]}`` per-agent episode returns on evaluation seed ``seed``."""
+    generator = torch.Generator(device=member.device)
+    generator.manual_seed(stream_seed(seed, "eval"))
+    out: dict[str, list[torch.Tensor]] = {t: [] for t in member.types}
+    for _ in range(episodes):
+        result = member.run_episode(spec, generator)
+        for t in member.types:
+            out[t].append(result.trajectories[t].reward.sum(0))
+    return {t: torch.cat(v) for t, v in out.items()}
+
+
+def _label(member, agent_type: str, action: int) -> str:
+    decode = getattr(member.economy, "describe_action", None)
+    return decode(agent_type, action) if decode else f"index={action}"
+
+
+def certificate_rows(member, config, reference: dict[str, float], before_rewards=None) -> list[BestResponseRow]:
+    """The best type-level and unilateral constant deviation of every certifiable type, as rows.
+
+    ``reference[type]`` is the denominator of the relative gain (training improvement, else ``|before|``);
+    ``before_rewards`` (optional) the per-agent returns of the undeviated evaluation. Types with a fixed
+    policy are certified too when ``config.check_fixed`` (their fixed action is "before").
+    """
+    if config.certificate_max_actions <= 0:
+        return []
+    grids = certifiable(member, config.certificate_max_actions, config.check_fixed)
+    if not grids:
+        return []
+    episodes, seed = config.eval_episodes, config.eval_seed
+    base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
+    before = before_rewards or per_agent_returns(member, base, episodes, seed)
+    rows = []
+    for t, actions in grids.items():
+        n = before[t].shape[1]
+        k = min(config.unilateral_agents, n) if n > 1 else 0
+        agents = sorted({round(i * (n - 1) / max(k - 1, 1)) for i in range(k)}) if k else []
+        scopes = [("type", -1)] + [("unilateral", j) for j in agents]
+        for scope, j in scopes:
+            best = None
+            for a in actions:
+                agent = base.agent(t)
+                if scope == "type":
+                    changed = dataclasses.replace(agent, fixed_action=(a,))
+                else:
+                    changed = dataclasses.replace(agent, override=((j, (a,)),))
+                spec = dataclasses.replace(base, agents={**base.agents, t: changed})
+                after = per_agent_returns(member, spec, episodes, seed)[t]
+                own_after = after.mean(-1) if scope == "type" else after[:, j]
+                own_before = before[t].mean(-1) if scope == "type" else before[t][:, j]
+                gain, ci = paired_gain(own_after.tolist(), own_before.tolist())
+                if best is None or gain > best[0]:
+                    best = (gain, ci, a, float(own_before.mean()), float(own_after.mean()))
+            gain, ci, a, r_before, r_after = best
+            eps = max(0.0, gain)
+            ref = reference.get(t, math.nan)
+            tol = config.tolerance.get(t, math.inf)
+            rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
+            rel_imp = eps / ref if math.isfinite(ref) and ref > 0 else math.nan
+            denominator = ref if math.isfinite(ref) and ref > 0 else abs(r_before)
+            rows.append(BestResponseRow(
+                member_id=member.member_id, agent_type=t, start="constant", episodes=0,
+                reward_before=r_before, reward_before_ci95=math.nan, reward_after=r_after, reward_after_ci95=math.nan,
+                reward_untrained=math.nan, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
+                tolerance=tol, passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
+                member_episode=member.episode, eval_seed=seed, deviation=scope, agent=j,
+                action=_label(member, t, a), gain_ci95=ci, verdict=verdict(gain, ci, denominator, tol)))
+    return rows

@@ -1,0 +1,58 @@
+"""ε with error bars: paired intervals of a deviation's gain and the three verdicts (docs/model.md §6).
+
+A deviation and its "before" are evaluated on the same seed with the same number of episodes, so the
+``i``-th economy copy of both sees the same random numbers (common random numbers). The gain's
+standard error therefore comes from the paired differences ``d_i = after_i - before_i``:
+
+.. math:: \\hat g = \\bar d, \\qquad \\text{ci95} = 1.96\\, s_d / \\sqrt{n}.
+
+The relative gain divides by the reference (the training improvement, else ``|before|``), taken as
+fixed. With ``[lo, hi]`` the 95% interval of the relative gain and ``tol`` the type's tolerance:
+
+* ``verified``: ``hi < tol``;
+* ``violated``: ``lo > tol``;
+* ``inconclusive``: otherwise (the interval contains the tolerance, or it is undefined).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+__all__ = ["VERDICTS", "paired_gain", "verdict", "worst_verdict"]
+
+VERDICTS = ("verified", "inconclusive", "violated")
+"""From best to worst."""
+
+
+def paired_gain(after: Sequence[float], before: Sequence[float]) -> tuple[float, float]:
+    """``(mean difference, 95% half-width)`` of paired samples (NaN half-width if fewer than 2 pairs)."""
+    if len(after) != len(before) or not after:
+        raise ValueError(f"paired samples must have one equal, non-zero length ({len(after)} vs {len(before)})")
+    d = [a - b for a, b in zip(after, before)]
+    n = len(d)
+    mean = sum(d) / n
+    if n < 2:
+        return mean, math.nan
+    var = sum((x - mean) ** 2 for x in d) / (n - 1)
+    return mean, 1.96 * math.sqrt(var / n)
+
+
+def verdict(gain: float, ci95: float, reference: float, tolerance: float) -> str:
+    """The verdict of a relative gain ``gain / reference`` with half-width ``ci95 / reference`` (``gain``
+    is clipped at 0 from below, as ε is: a deviation that loses is no deviation)."""
+    if not (math.isfinite(reference) and reference > 0) or not math.isfinite(gain):
+        return "inconclusive"
+    half = ci95 if math.isfinite(ci95) else math.inf
+    lo, hi = (gain - half) / reference, (max(gain, 0.0) + half) / reference
+    if hi < tolerance:
+        return "verified"
+    if lo > tolerance:
+        return "violated"
+    return "inconclusive"
+
+
+def worst_verdict(verdicts: Iterable[str]) -> str:
+    """The worst of ``verdicts`` (``inconclusive`` if there are none)."""
+    seen = [v for v in verdicts if v in VERDICTS]
+    return max(seen, key=VERDICTS.index) if seen else "inconclusive"

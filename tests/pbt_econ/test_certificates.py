@@ -1,0 +1,95 @@
+"""Exact certificates and verdicts: the certificate of a hand-built economy equals its enumerated optimum."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pbt_econ.best_response import assess_outcome
+from pbt_econ.best_response.certificates import per_agent_returns
+from pbt_econ.config import load_config
+from pbt_econ.economies.cournot import solution
+from pbt_econ.episode import evaluation_spec
+from pbt_econ.member import Member
+from pbt_econ.outcomes import outcome_row
+from pbt_econ.verdicts import paired_gain, verdict, worst_verdict
+
+SETTINGS = ["training.batch_size=4", "best_response.eval_episodes=1", "best_response.episodes=1",
+            "economy.num_firms=3", "economy.quantities=[0, 5, 10, 15, 20, 25, 30]"]
+
+
+def _member(fixed_q: float, extra=()) -> Member:
+    config = load_config("configs/cournot.yaml", SETTINGS + [f"fixed={{firm: {{quantity: {fixed_q}}}}}",
+                                                             "best_response.check_fixed=true", *extra])
+    return Member(config, seed=0)
+
+
+@pytest.mark.parametrize("q", [10.0, 20.0, 25.0])
+def test_certificates_equal_the_enumerated_exact_gains(q):
+    member = _member(q)
+    e = member.config.economy
+    grid = list(e.quantities)
+    probs = np.zeros(len(grid))
+    probs[grid.index(q)] = 1.0
+    _, _, rows = assess_outcome(member, member.config.best_response, 1)
+    by_kind = {(r.deviation, r.agent): r for r in rows if r.start == "constant"}
+    uni = solution.unilateral_gain(probs, grid, e.a, e.b, e.c, e.num_firms)
+    team = solution.type_level_gain(probs, grid, e.a, e.b, e.c, e.num_firms)
+    assert by_kind[("unilateral", 0)].epsilon_abs == pytest.approx(uni.gain, rel=1e-5, abs=1e-3)
+    assert by_kind[("unilateral", 2)].epsilon_abs == pytest.approx(uni.gain, rel=1e-5, abs=1e-3)
+    # a deterministic profile and constant deviations: the type-level optimum over constants
+    best_const = max(q2 * (e.a - e.c - e.b * e.num_firms * q2) for q2 in grid)
+    before = q * (e.a - e.c - e.b * e.num_firms * q)
+    assert by_kind[("type", -1)].epsilon_abs == pytest.approx(max(0.0, best_const - before), rel=1e-5, abs=1e-3)
+    assert by_kind[("type", -1)].epsilon_abs <= team.gain + 1e-6
+
+
+def test_collusion_passes_the_type_level_check_and_fails_the_unilateral_one():
+    e_q = 15.0  # (a - c) / (2 b N) with N = 3: the collusive quantity, on the grid
+    member = _member(e_q)
+    d, se, rows = assess_outcome(member, member.config.best_response, 1)
+    out = outcome_row("m", "n", "c", 0, 0, {}, d, rows, economy=member.config.economy_model, descriptor_se=se,
+                      fixed_types=("firm",))
+    assert out.epsilon["verdict_type_firm"] == "verified"  # all firms together cannot gain: collusion is optimal
+    assert out.epsilon["verdict_firm"] == "violated"  # one firm alone gains by producing more
+    assert out.verdict == "violated"
+
+
+def test_unilateral_override_moves_only_that_agent():
+    member = _member(10.0)
+    spec = evaluation_spec(member.types)
+    base = dataclasses.replace(spec.agent("firm"), fixed_action=(2,))
+    plain = dataclasses.replace(spec, agents={"firm": base})
+    moved = dataclasses.replace(spec, agents={"firm": dataclasses.replace(base, override=((1, (4,)),))})
+    gen = torch.Generator()
+    a = member.run_episode(plain, gen.manual_seed(0)).trajectories["firm"].action
+    b = member.run_episode(moved, gen.manual_seed(0)).trajectories["firm"].action
+    assert torch.equal(a[:, :, [0, 2]], b[:, :, [0, 2]])
+    assert bool((b[:, :, 1] == 4).all()) and bool((a[:, :, 1] == 2).all())
+    r = per_agent_returns(member, moved, 1, 0)["firm"]
+    assert r.shape == (member.config.training.batch_size, 3)
+
+
+@pytest.mark.parametrize("gain, ci, ref, tol, expected", [
+    (1.0, 0.5, 100.0, 0.03, "verified"),      # [0.005, 0.015] below 0.03
+    (10.0, 0.5, 100.0, 0.03, "violated"),     # [0.095, 0.105] above 0.03
+    (3.0, 0.5, 100.0, 0.03, "inconclusive"),  # [0.025, 0.035] contains 0.03
+    (1.0, math.nan, 100.0, 0.03, "inconclusive"),
+    (1.0, 0.1, 0.0, 0.03, "inconclusive"),    # no reference
+    (-5.0, 1.0, 100.0, 0.03, "verified"),     # a losing deviation: [.., 0.01]
+])
+def test_verdicts_on_synthetic_intervals(gain, ci, ref, tol, expected):
+    assert verdict(gain, ci, ref, tol) == expected
+
+
+def test_paired_gain_and_worst_verdict():
+    gain, ci = paired_gain([3.0, 5.0, 7.0], [1.0, 2.0, 3.0])
+    assert gain == pytest.approx(3.0)
+    assert ci == pytest.approx(1.96 * 1.0 / math.sqrt(3))
+    assert worst_verdict(["verified", "violated", "inconclusive"]) == "violated"
+    assert worst_verdict(["verified", "verified"]) == "verified"
+    assert worst_verdict([]) == "inconclusive"

@@ -250,7 +250,8 @@ def welfare_ratio(learned_welfare: list[float], fixed: dict[tuple[float, float],
 def evaluate_claims(rows: list[dict[str, Any]], analysis_config=None, fixed_curriculum: str = "paper") -> list[ClaimRow]:
     """Every claim row, in the paper's order (see the module docstring for the rules)."""
     from analysis.cluster import cluster_outcomes
-    from analysis.plots import RELATIONS, fit_r2, relation_r2
+    from analysis.plots import fit_r2, relation_r2
+    from pbt_econ.economies.rbc.plugin import RELATIONS  # the paper's claims are about the RBC
 
     claims: list[ClaimRow] = []
     cur = learned(rows)
@@ -300,9 +301,10 @@ def evaluate_claims(rows: list[dict[str, Any]], analysis_config=None, fixed_curr
     if open_rows:
         clustering = cluster_outcomes(open_rows, analysis_config)
         stabilities = [q.stability for q in clustering.equilibria]
-        from analysis.noise import regime
+        from analysis.schema import regime_of
+        from pbt_econ.economies.rbc.plugin import REGIMES
 
-        regimes = sorted({regime(r) for r in open_rows})
+        regimes = sorted({regime_of(r, REGIMES) for r in open_rows})
         sizes = ", ".join(str(q.size) for q in clustering.equilibria)
         claims.append(ClaimRow(
             "4", "The open economy has a spectrum of distinct equilibria", "several distinct ε-meta-equilibria",

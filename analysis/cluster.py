@@ -72,7 +72,7 @@ class EquilibriumRow:
     spread: float
     """Root-mean-square distance of members to the centroid, in standardised units."""
     trivial_share: float
-    """Fraction of members whose economy is trivial (no work or no production)."""
+    """Fraction of members whose economy is trivial (by the economy's trivial-outcome rule)."""
     centroid: Descriptors
     """Mean descriptors of the members (flattened into one column per descriptor)."""
     centroid_se: DescriptorSE

@@ -16,9 +16,9 @@ import time
 
 import torch
 
+from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig, observation_sizes, observe_consumer
 from pbt_econ.economy import Economy, EconomyConfig
 from pbt_econ.policies import ActorCritic
-from pbt_econ.spaces import ActionSpaces, SpacesConfig, observation_sizes, observe_consumer
 
 
 def timeit(fn, repeats: int, device: torch.device) -> float:

@@ -20,8 +20,8 @@ import torch
 
 from pbt_econ.config import CONFIG_DIR, load_config
 from pbt_econ.curriculum import AGENT_TYPES
+from pbt_econ.economies.rbc.spaces import observation_sizes
 from pbt_econ.member import Member
-from pbt_econ.spaces import observation_sizes
 
 
 def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:

@@ -44,6 +44,7 @@ from pbt_econ.config_schema import (
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.validation import ConfigError
+from pbt_econ.yaml_io import safe_load_unique
 
 __all__ = [
     "AgentTrainingConfig",
@@ -215,25 +216,6 @@ def _build_run(data: Any, where: str) -> RunConfig:
             raise ConfigError(f"config: {exc}") from None
     finally:
         _AGENT_DEFAULTS.reset(token)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping with the same key twice (YAML itself keeps the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def safe_load_unique(text: str) -> Any:
-    """``yaml.safe_load`` (no arbitrary objects) that also rejects duplicate keys."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _read_yaml(path: Path) -> Any:

@@ -88,7 +88,7 @@ class Curriculum:
     theta_anneal: float = 0.0
     """Episodes of theta annealing ``1 - exp(-e / theta_anneal)``; 0: no annealing."""
     agents: dict[str, AgentCurriculum] = field(default_factory=dict)
-    """Per agent type (YAML: the type's name as a key, ``firm: {learn_from: 0, mask: ...}``); a type
+    """Per agent type (YAML: the type's name as a key, ``<type>: {learn_from: 0, mask: ...}``); a type
     not named learns from episode 0 with the full grid. Checked against the economy by
     :func:`check_curriculum` when the run config is built."""
 

@@ -56,7 +56,7 @@ class EpisodeSpec:
     episode: int
     """The member's episode counter when this episode runs (0-based)."""
     theta_scale: float
-    """Curriculum factor passed to the economy's reset (the RBC: on every consumer's ``theta``; 1 = the
+    """Curriculum factor passed to the economy's reset (the RBC's disutility of work; 1 = the
     model's value; ignored by economies that do not anneal)."""
     agents: dict[str, AgentSpec]
     """Per agent type, in the economy's type order."""

@@ -275,7 +275,9 @@ class Member:
         saved_moments = state.get("return_moments", {})
         self.return_moments = {t: RunningMoments.from_dict(saved_moments[t]) if t in saved_moments
                                else RunningMoments() for t in self.types}
-        self._set_training(config_from_dict({"training": state["training"]}).training)
+        # the economy travels with the training section: its agent types (and their defaults) are the economy's
+        economy = config_to_dict(self.config)["economy"]
+        self._set_training(config_from_dict({"economy": economy, "training": state["training"]}).training)
         if not learning_only:
             self.episode = int(state["episode"])
             self.generator.set_state(state["generator"].to(self.generator.get_state().device))

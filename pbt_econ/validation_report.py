@@ -43,6 +43,10 @@ def _values(m: dict[str, list[dict]], metric: str) -> list[float]:
     return [r["value"] for r in m.get(metric, [])]
 
 
+def _fmt(values: list[float], spec: str) -> str:
+    return ", ".join(format(v, spec) for v in values)
+
+
 def _target(lines: list[str], name: str, met: bool, measured: str) -> None:
     lines.append(f"- **{'met' if met else 'MISSED'}** — {name}: {measured}")
 
@@ -69,7 +73,7 @@ def _cournot(rows: list[dict], extra: dict, lines: list[str]) -> None:
     within = [abs(r["error"]) <= step + 1e-9 for r in m["mean_quantity"]]
     rel = _values(m, "exact_unilateral_gain_rel")
     _target(lines, "mean quantity within one grid step of q* in every seed", all(within),
-            f"{sum(within)}/{len(within)} seeds (errors {', '.join(f'{r['error']:+.3g}' for r in m['mean_quantity'])})")
+            f"{sum(within)}/{len(within)} seeds (errors {_fmt([r['error'] for r in m['mean_quantity']], '+.3g')})")
     _target(lines, "exact unilateral exploitability <= 1% of Nash profit", max(rel) <= 0.01,
             f"worst {100 * max(rel):.3g}% (per seed {', '.join(f'{100 * v:.3g}%' for v in rel)})")
     if extra:
@@ -138,8 +142,7 @@ def _coordination(rows: list[dict], lines: list[str]) -> None:
             f"{sum(all_found)}/{len(all_found)} seeds")
     _target(lines, f"analysis reports exactly {n_eq[0]['known']:g} equilibria and {n_reg[0]['known']:g} regimes",
             all(r["error"] == 0 for r in n_eq + n_reg),
-            f"equilibria {', '.join(f'{r['value']:g}' for r in n_eq)}; regimes "
-            f"{', '.join(f'{r['value']:g}' for r in n_reg)}")
+            f"equilibria {_fmt([r['value'] for r in n_eq], 'g')}; regimes {_fmt([r['value'] for r in n_reg], 'g')}")
     lines += [f"- framework ε (max over members, per episode): {interval(_values(m, 'framework_epsilon_abs'))}", ""]
 
 

@@ -30,9 +30,9 @@ class Elite:
     member_id: str
     episode: int
     x: float
-    """First archive descriptor (e.g. ``export_share``)."""
+    """First archive descriptor (``population.archive.x``; default: the economy's first archive axis)."""
     y: float
-    """Second archive descriptor (e.g. ``income_tax``)."""
+    """Second archive descriptor (``population.archive.y``; default: the economy's second archive axis)."""
     verified: bool
     """Passed the (cheap or full) best-response check."""
     br_gain: float

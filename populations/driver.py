@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pbt_econ.best_response import BestResponseRow
 from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.files import atomic_write_text
-from pbt_econ.best_response import BestResponseRow
 from pbt_econ.outcomes import OutcomeRow, outcome_groups, outcome_row
 from pbt_econ.rundir import RunDir
 from pbt_econ.seeds import member_seed, trial_seed

@@ -7,7 +7,7 @@ hyperparameters, either by Optuna's sampler (done by the driver) or by
 :func:`perturb` below, which borrows Ray Tune's rule (multiply by a factor,
 or resample with some probability) but, unlike Tune, keeps every value inside
 its declared range, and returns a readable description of what it did for the
-lineage log (``training.consumer.lr: 0.001 --(*0.8)--> 0.0008``).
+lineage log (``training.<type>.lr: 0.001 --(*0.8)--> 0.0008``).
 
 Why our own PBT: Ray Tune's PBT scheduler refuses any search algorithm
 (Optuna included) and its mutations can leave the declared ranges; the rules

@@ -81,9 +81,11 @@ def test_every_config_field_is_documented_in_its_sections_table():
         documented |= {name.rsplit(".", 1)[-1] for name in documented}  # `no_ponzi.enabled` documents `enabled`
         for c in classes:
             hints = typing.get_type_hints(c)
+            per_type = getattr(c, "PER_TYPE_FIELD", None)  # YAML keys are the agent types: their rows document it
             missing += [f"{c.__name__}.{f.name}" for f in dataclasses.fields(c) if f.name not in documented
                         and not dataclasses.is_dataclass(hints[f.name])  # a section of its own
-                        and f"## `{f.name}`" not in text]
+                        and f"## `{f.name}`" not in text
+                        and not (f.name == per_type and set(RunConfig().agent_types) <= documented)]
     assert not missing, missing
 
 
@@ -99,12 +101,43 @@ TABLES = {
 }
 
 
+def _metrics_columns() -> set[str]:
+    """The columns training writes to ``metrics.parquet`` for the default (RBC) economy (one short run)."""
+    from pbt_econ.config import load_config
+    from pbt_econ.member import Member
+    from pbt_econ.tables import flatten
+
+    config = load_config(overrides=["economy.num_consumers=2", "training.batch_size=2", "training.hidden_size=8"])
+    return set(flatten(Member(config).train(1)[0]))
+
+
+def group_columns(row_type) -> set[str]:
+    """The columns of ``row_type``'s ColumnGroup fields (``columns_of`` leaves them out: they are data),
+    as the default (RBC) economy declares them; nested rows included."""
+    from pbt_econ.outcomes import outcome_groups
+
+    config = RunConfig()
+    names = tuple(d.name for d in config.economy_model.descriptors)
+    types = config.agent_types
+    if row_type is MetricsRow:
+        return _metrics_columns() - set(columns_of(MetricsRow))
+    groups = {OutcomeRow: outcome_groups(names, types),
+              EquilibriumRow: {"centroid": names, "centroid_se": tuple(f"{d}_se" for d in names),
+                               "epsilon": tuple(f"epsilon_rel_{t}" for t in types)}}
+    hints = typing.get_type_hints(row_type)
+    out = {c for cols in groups.get(row_type, {}).values() for c in cols}
+    for f in dataclasses.fields(row_type):
+        if dataclasses.is_dataclass(hints[f.name]):
+            out |= group_columns(hints[f.name])
+    return out
+
+
 @pytest.mark.parametrize("heading", list(TABLES))
 def test_every_table_column_is_documented_in_its_table_and_nothing_else(heading):
     text = (ROOT / "docs" / "outputs.md").read_text()
     row_type, extra = TABLES[heading]
     documented = field_column(text, heading)
-    columns = set(columns_of(row_type))
+    columns = set(columns_of(row_type)) | group_columns(row_type)
     assert not columns - documented, f"undocumented: {sorted(columns - documented)}"
     assert not documented - columns - extra, f"documented but not written: {sorted(documented - columns - extra)}"
 
@@ -147,3 +180,29 @@ def test_every_reference_resolves_inside_the_repository():
                 bad.append(f"{path.name}: docs/model.md §{n} does not exist")
     assert sections == set(range(1, 10))
     assert not bad, bad
+
+
+def _ground_truth_section(kind: str) -> str:
+    """The ``## <Kind>`` section of docs/ground-truth.md (empty if it has none)."""
+    text = (ROOT / "docs" / "ground-truth.md").read_text()
+    return next((sec for sec in re.split(r"^## ", text, flags=re.M)[1:]
+                 if sec.split("\n", 1)[0].strip().lower() == kind.lower()), "")
+
+
+@pytest.mark.parametrize("kind", sorted(__import__("pbt_econ.economies.registry", fromlist=["BUILTIN"]).BUILTIN))
+def test_every_economys_descriptors_are_documented(kind):
+    """Each built-in economy's declared descriptors are documented: in the `outcomes` table of
+    docs/outputs.md, or (the ground-truth economies) in the economy's section of docs/ground-truth.md."""
+    from pbt_econ.economies.registry import describe, get_entry
+
+    economy = describe(get_entry(kind).config_class())
+    outputs = field_column((ROOT / "docs" / "outputs.md").read_text(), "`outcomes`")
+    section = _ground_truth_section(kind)
+    ground_truth = set(re.findall(r"`([^`]+)`", section))
+    ranges = re.findall(r"`(\w+?)0` … `\1T`", section)  # `savings_t0` … `savings_tT`: one per period
+
+    def documented(name: str) -> bool:
+        return name in outputs | ground_truth or any(re.fullmatch(rf"{p}\d+", name) for p in ranges)
+
+    missing = [d.name for d in economy.descriptors if not documented(d.name)]
+    assert not missing, f"{kind}: undocumented descriptors {missing}"

@@ -5,7 +5,7 @@
     python -m pbt_econ.best_response CHECKPOINT_OR_RUN_DIR [--types T1,T2] [--episodes N]
         [--eval-episodes N] [--from-scratch] [--device D] [--out FILE.parquet]
 
-Agent types are the economy's (the RBC: ``consumer,firm,government``).
+Agent types are the economy's (``--types`` takes their names, comma-separated).
 """
 
 from __future__ import annotations

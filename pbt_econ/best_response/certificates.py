@@ -1,8 +1,7 @@
 """Exact certificates: every constant action of a small grid, tried as a deviation without training.
 
 For each agent type whose policy has a single head of at most ``best_response.certificate_max_actions``
-choices (the RBC: the firm's 30 price x wage actions, the government's 36 tax pairs; a Cournot firm's
-quantities), every allowed constant action ``a`` is evaluated
+choices (in the RBC, two of its three types; a Cournot market's quantities), every allowed constant action ``a`` is evaluated
 
 * **type-level**: every agent of the type plays ``a``, the other types keep their policies;
 * **unilateral**: one agent ``j`` plays ``a``, every other agent (its own type included) keeps the

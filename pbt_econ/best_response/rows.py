@@ -13,8 +13,7 @@ __all__ = ["BestResponseReport", "BestResponseRow"]
 class BestResponseRow:
     """One row of ``best_response.parquet``: one (member, type, start) deviation.
 
-    Rewards are mean per-agent episode returns of ``agent_type`` (welfare for
-    the government); ``*_ci95`` are half-widths of normal 95% intervals.
+    Rewards are mean per-agent episode returns of ``agent_type`` (the economy's reward descriptor); ``*_ci95`` are half-widths of normal 95% intervals.
     """
 
     member_id: str

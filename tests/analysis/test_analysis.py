@@ -15,9 +15,15 @@ from analysis.__main__ import main as analysis_main
 from analysis.cluster import INVALID, NOISE, AnalysisError, cluster_outcomes
 from analysis.plots import fit_r2
 from analysis.report import analyse_runs
-from pbt_econ.config import AnalysisConfig
-from pbt_econ.outcomes import DESCRIPTORS, OutcomeRow
+from analysis.schema import Schema
+from pbt_econ.config import AnalysisConfig, RunConfig
+from pbt_econ.outcomes import OutcomeRow, outcome_groups
 from pbt_econ.tables import SCHEMA_VERSION, TableError, columns_of, read_table, unflatten, write_table
+
+DESCRIPTORS = tuple(d.name for d in RunConfig().economy_model.descriptors)
+TYPES = RunConfig().agent_types
+GROUPS = outcome_groups(DESCRIPTORS, TYPES)
+"""The column groups of an outcome row of the default (RBC) economy, for ``unflatten``."""
 
 CENTRES = [
     dict(price=500.0, wage=10.0, hours=100.0, consumption=2.0, production=20.0, exports=15.0, welfare=200.0),
@@ -38,7 +44,10 @@ def outcome(member_id: str, rng: random.Random | None = None, centre: dict | Non
                is_trivial=False, epsilon_abs_consumer=0.1, epsilon_abs_firm=0.1, epsilon_abs_government=0.1,
                epsilon_rel_consumer=0.01, epsilon_rel_firm=0.05, epsilon_rel_government=0.005,
                passes_consumer=True, passes_firm=True, passes_government=True, epsilon_max_rel=0.05,
-               is_epsilon_equilibrium=True, **base)
+               is_epsilon_equilibrium=True, verdict="verified", **base)
+    for t in TYPES:
+        row.update({f"epsilon_unilateral_{t}": 0.1, f"verdict_type_{t}": "verified", f"verdict_{t}": "verified",
+                    f"undertrained_{t}": False})
     row.update(over)
     return row
 
@@ -97,16 +106,20 @@ def test_degenerate_inputs_are_explicit():
 
 
 def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
-    rows = [unflatten(OutcomeRow, outcome(f"m{i}")) for i in range(3)]
+    rows = [unflatten(OutcomeRow, outcome(f"m{i}"), GROUPS) for i in range(3)]
     path = tmp_path / "outcomes.parquet"
     write_table(rows, path, "outcomes", OutcomeRow)
     table = read_table(path, "outcomes")
     assert table.schema.metadata[b"pbt_econ.schema_version"].decode() == SCHEMA_VERSION
-    assert table.column_names == list(columns_of(OutcomeRow))
-    assert [unflatten(OutcomeRow, r) for r in table.to_pylist()] == rows
+    # the group fields' columns (descriptors, their SEs, per-type epsilons) are written in place
+    expected = [c for f in dataclasses.fields(OutcomeRow) for c in GROUPS.get(f.name, (f.name,))]
+    assert table.column_names == expected
+    assert set(expected) == set(columns_of(OutcomeRow)) | {c for cols in GROUPS.values() for c in cols}
+    assert [unflatten(OutcomeRow, r, GROUPS) for r in table.to_pylist()] == rows
     empty = tmp_path / "empty.parquet"
     write_table([], empty, "outcomes", OutcomeRow)
-    assert read_table(empty).column_names == table.column_names
+    # an empty table has every column its row type fixes; the economy's group columns need rows (see report)
+    assert read_table(empty).column_names == list(columns_of(OutcomeRow))
     with pytest.raises(TableError, match="expected a pbt-econ 'metrics' table"):
         read_table(path, "metrics")
 
@@ -123,7 +136,7 @@ def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
 
 def fake_run(run_dir, rows, metrics=True):
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_table([unflatten(OutcomeRow, r) for r in rows], run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
+    write_table([unflatten(OutcomeRow, r, GROUPS) for r in rows], run_dir / "outcomes.parquet", "outcomes", OutcomeRow)
     if metrics:
         mrows = [dict(member_id=r["member_id"], episode=e, welfare=float(e), hours=100.0 + e,
                       price=1000.0) for r in rows for e in (10, 20, 30)]
@@ -152,13 +165,13 @@ def test_plots_and_report(tmp_path):
     labelled = read_table(tmp_path / "run" / "outcomes.parquet", "outcomes").to_pylist()
     assert {r["cluster"] for r in labelled} == {0, 1, 2}
     # CENTRES 0 and 1 are active (export share about 0.5: domestic or export-led), 2 produces nothing
-    from analysis.noise import regime
-
+    schema = Schema.of(RunConfig())
     regimes = {r["regime"] for r in labelled}
-    assert regimes == {regime(r) for r in rows} and "trivial" in regimes and regimes <= {"domestic", "export-led",
+    assert regimes == {schema.regime(r) for r in rows} and "trivial" in regimes and regimes <= {"domestic", "export-led",
                                                                                          "trivial"}
     assert report.splitlines()[2] == (f"12 outcomes, {len(regimes)} regimes, 3 equilibria distinct beyond evaluation "
-                                      "noise (3 ε-verified).")
+                                      "noise (3 ε-verified). Verdicts with 95% intervals (Nash: unilateral deviations "
+                                      "where measured): 12 verified, 0 inconclusive, 0 violated.")
     # three equilibria of four outcomes each: none seen once, so nothing is estimated unseen
     assert report.splitlines()[4].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
@@ -186,8 +199,9 @@ def test_axes_are_labelled(tmp_path):
 
     plt.Figure.savefig = spy
     try:
-        plots.spectrum(rows, labels, tmp_path / "s.png")
-        plots.paper_relations(rows, labels, tmp_path / "r.png")
+        schema = Schema.of(RunConfig())
+        plots.spectrum(rows, labels, tmp_path / "s.png", schema)
+        plots.paper_relations(rows, labels, tmp_path / "r.png", schema)
     finally:
         plt.Figure.savefig = real_savefig
     for axes in captured.values():
@@ -208,24 +222,27 @@ def test_several_runs_together_and_cli(tmp_path, capsys):
     assert "outcomes.parquet: missing" in capsys.readouterr().err
 
 
-def test_descriptors_documented_once():
-    from pbt_econ import outcomes
+def test_descriptor_columns_are_declared_in_one_place():
+    """Only the economy declares the descriptors; every table that carries them holds a ``Descriptors``
+    group (directly or through ``EpisodeStats``), which writes them as columns of their own names."""
+    import typing
 
-    for d in DESCRIPTORS:
-        assert f"``{d}``" in outcomes.__doc__
-
-
-def test_descriptor_fields_are_declared_in_one_place():
-    """Only ``Descriptors`` declares the descriptor fields; every table that carries them composes it."""
     from analysis.cluster import EquilibriumRow
-    from pbt_econ.outcomes import Descriptors
-    from pbt_econ.records import EpisodeStats, MetricsRow
+    from pbt_econ.records import Descriptors, EpisodeStats, MetricsRow
+    from pbt_econ.tables import flatten
 
-    assert DESCRIPTORS == tuple(f.name for f in dataclasses.fields(Descriptors))
-    for row_type in (OutcomeRow, EquilibriumRow, EpisodeStats, MetricsRow):
+    carriers = {OutcomeRow: "descriptors", EquilibriumRow: "centroid", EpisodeStats: "descriptors",
+                MetricsRow: "stats"}
+    for row_type, name in carriers.items():
         own = {f.name for f in dataclasses.fields(row_type)}
         assert not own & set(DESCRIPTORS), f"{row_type.__name__} re-declares {sorted(own & set(DESCRIPTORS))}"
-        assert set(DESCRIPTORS) <= set(columns_of(row_type)), row_type.__name__
+        assert not set(DESCRIPTORS) & set(columns_of(row_type)), row_type.__name__  # columns are data
+        hint = typing.get_type_hints(row_type)[name]
+        assert hint in (Descriptors, EpisodeStats), (row_type.__name__, hint)
+    assert typing.get_type_hints(EpisodeStats)["descriptors"] is Descriptors
+    row = unflatten(OutcomeRow, outcome("m"), GROUPS)
+    assert tuple(row.descriptors) == DESCRIPTORS
+    assert [c for c in flatten(row) if c in DESCRIPTORS] == list(DESCRIPTORS)
 
 
 def test_dynamics_plot_from_a_training_run(tmp_path, capsys):

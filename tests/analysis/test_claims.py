@@ -18,7 +18,9 @@ from analysis.claims import (
     verdict_spectrum,
     welfare_ratio,
 )
-from pbt_econ.outcomes import DESCRIPTORS
+from pbt_econ.config import RunConfig
+
+DESCRIPTORS = tuple(d.name for d in RunConfig().economy_model.descriptors)
 
 
 def test_verdict_rules():

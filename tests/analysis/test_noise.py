@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from analysis.cluster import cluster_outcomes
-from analysis.noise import distinct_matrix, regime
+from analysis.noise import distinct_matrix
+from analysis.schema import Schema, regime_of
+from pbt_econ.config import RunConfig
+from pbt_econ.economies.rbc.plugin import REGIMES
 from tests.analysis.test_analysis import CENTRES, outcome
 
 
@@ -68,7 +71,8 @@ def test_distinct_matrix_by_hand():
     (dict(hours=300.0, production=80.0, export_share=0.5), "domestic"),  # the boundary: more than half
 ])
 def test_regime_rules_on_hand_made_rows(values, expected):
-    assert regime(values) == expected
+    assert regime_of(values, REGIMES) == expected
+    assert Schema.of(RunConfig()).regime(values) == expected  # the rules the analysis reads from a run config
 
 
 def test_equilibria_carry_regime_stability_and_standard_errors():

@@ -1,5 +1,6 @@
-"""Best response: finds the gain against a bad frozen policy, freezes the others,
-never reports negative epsilon, is reproducible; the CLI works end to end."""
+"""Best response: finds the gain against a bad frozen policy, freezes the others, reports as epsilon
+the independently measured gain of the deviation (exactly 0 for a deviation that cannot move), is
+reproducible; the CLI works end to end."""
 
 from __future__ import annotations
 
@@ -13,14 +14,26 @@ from pbt_econ.best_response import best_response, deviate
 from pbt_econ.best_response.__main__ import main as br_main
 from pbt_econ.checkpoints import CheckpointError
 from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.episode import AGENT_TYPES
 from pbt_econ.member import Member, load_member
 from pbt_econ.tables import read_table
+
+AGENT_TYPES = ("consumer", "firm", "government")
 
 
 def small_config():
     return load_config(overrides=["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=16",
                                   "training.log_every=10", "training.hidden_size=32", "curriculum=none"])
+
+
+def br_config(**settings) -> BestResponseConfig:
+    """``BestResponseConfig(**settings)`` resolved against the small economy as a run config resolves it
+    (every type checked, the economy's tolerances)."""
+    return dataclasses.replace(small_config(), best_response=BestResponseConfig(**settings)).best_response
+
+
+def trained_rows(rows):
+    """The trained deviations (starts ``learned`` and ``scratch``) among best-response rows."""
+    return [r for r in rows if (r["start"] if isinstance(r, dict) else r.start) in ("learned", "scratch")]
 
 
 def firms_at_price_zero(member: Member) -> None:
@@ -35,8 +48,8 @@ def firms_at_price_zero(member: Member) -> None:
 def test_bad_frozen_firm_policy_has_a_large_measured_gain():
     member = Member(small_config(), seed=0)
     firms_at_price_zero(member)
-    cfg = BestResponseConfig(episodes=60, eval_episodes=2, from_scratch=True)
-    rows = best_response(member, cfg, types=("firm",)).rows
+    cfg = br_config(episodes=60, eval_episodes=2, from_scratch=True)
+    rows = trained_rows(best_response(member, cfg, types=("firm",)).rows)
     assert {r.start for r in rows} == {"learned", "scratch"}
     best = max(rows, key=lambda r: r.epsilon_abs)
     # Selling at price 0 earns nothing: any positive price earns export or consumer revenue.
@@ -45,7 +58,42 @@ def test_bad_frozen_firm_policy_has_a_large_measured_gain():
     assert not best.passes
 
 
-def test_frozen_types_unchanged_epsilon_nonnegative_reproducible():
+def test_epsilon_is_the_independently_measured_gain_of_an_improving_deviation():
+    """Against frozen opponents, a deviation that demonstrably raises the firms' reward is reported with
+    ``epsilon_abs = after - before``, where "before" and "after" are measured here, outside best response,
+    by evaluating the member and the deviated copy on the evaluation seed."""
+    member = Member(small_config(), seed=0)
+    firms_at_price_zero(member)
+    cfg = br_config(episodes=30, eval_episodes=2, eval_seed=5)
+    (row,) = trained_rows(best_response(member, cfg, types=("firm",)).rows)
+    before = member.evaluate(cfg.eval_episodes, seed=cfg.eval_seed).mean("firm")
+    after = deviate(member, "firm", cfg.episodes).evaluate(cfg.eval_episodes, seed=cfg.eval_seed).mean("firm")
+    assert after > before  # the deviation demonstrably improves on the frozen opponents
+    assert row.reward_before == before and row.reward_after == after
+    assert row.epsilon_abs == pytest.approx(after - before, rel=1e-9, abs=1e-9) and row.epsilon_abs > 0
+
+
+def test_a_deviation_that_cannot_move_has_exactly_zero_epsilon():
+    """A government saturated on one tax pair (its logit rows zeroed, one bias far above the rest) gets
+    exactly zero policy gradient: the deviation trains (its value head moves) but plays as before, so with
+    common random numbers "after" equals "before" bit for bit and epsilon is exactly 0."""
+    member = Member(small_config(), seed=2)  # untrained: no Adam momentum that could move the logits
+    with torch.no_grad():
+        head = member.policies["government"].head
+        head.weight[:-1].zero_()
+        head.bias[:-1].zero_()
+        head.bias[7] = 1e3
+    cfg = br_config(episodes=4, eval_episodes=2)
+    (row,) = trained_rows(best_response(member, cfg, types=("government",)).rows)
+    clone = deviate(member, "government", cfg.episodes)
+    moved = clone.policies["government"].head
+    assert not torch.equal(moved.weight[-1], head.weight[-1])  # it did learn: the value row moved
+    assert torch.equal(moved.weight[:-1], head.weight[:-1]) and torch.equal(moved.bias[:-1], head.bias[:-1])
+    assert row.reward_after == row.reward_before and math.isfinite(row.reward_before)
+    assert row.epsilon_abs == 0.0 and row.epsilon_rel == 0.0 and row.passes
+
+
+def test_frozen_types_unchanged_and_reproducible():
     member = Member(small_config(), seed=1)
     member.train(5)
     snapshot = {t: [p.clone() for p in member.policies[t].parameters()] for t in AGENT_TYPES}
@@ -57,14 +105,13 @@ def test_frozen_types_unchanged_epsilon_nonnegative_reproducible():
     for t in AGENT_TYPES:  # the member itself is untouched
         for p0, p1 in zip(snapshot[t], member.policies[t].parameters()):
             assert torch.equal(p0, p1)
-    cfg = BestResponseConfig(episodes=6, eval_episodes=2)
+    cfg = br_config(episodes=6, eval_episodes=2)
     rows_a = best_response(member, cfg).rows
     rows_b = best_response(member, cfg).rows
     assert rows_a == rows_b
-    assert [r.agent_type for r in rows_a] == list(AGENT_TYPES)
-    for r in rows_a:
-        assert r.epsilon_abs >= 0 and math.isfinite(r.reward_before) and math.isfinite(r.reward_after)
-        assert r.epsilon_abs == pytest.approx(max(0.0, r.reward_after - r.reward_before))
+    assert [r.agent_type for r in trained_rows(rows_a)] == list(AGENT_TYPES)
+    for r in trained_rows(rows_a):
+        assert math.isfinite(r.reward_before) and math.isfinite(r.reward_after)
 
 
 def test_cli_end_to_end_on_a_trained_member(tmp_path, capsys):
@@ -74,7 +121,7 @@ def test_cli_end_to_end_on_a_trained_member(tmp_path, capsys):
     assert train_main(["--episodes", "20", "--out", str(out), "--no-progress"]) == 0
     assert br_main([str(out), "--episodes", "5", "--eval-episodes", "2", "--types", "consumer,government",
                     "--no-progress"]) == 0
-    rows = read_table(out / "best_response.parquet", "best_response").to_pylist()
+    rows = trained_rows(read_table(out / "best_response.parquet", "best_response").to_pylist())
     assert [r["agent_type"] for r in rows] == ["consumer", "government"]
     for r in rows:
         for k in ("reward_before", "reward_after", "epsilon_abs", "epsilon_rel", "reward_before_ci95"):
@@ -115,20 +162,20 @@ def test_unfinished_search_uses_each_members_newest_segment(tmp_path):
 def test_before_after_and_untrained_share_spec_episodes_and_random_numbers():
     """The untrained baseline is measured exactly as "before" and "after" are: an untrained member's
     "before" *is* its untrained baseline, bit for bit, so its improvement is exactly 0."""
-    cfg = BestResponseConfig(episodes=2, eval_episodes=3, eval_seed=11)
+    cfg = br_config(episodes=2, eval_episodes=3, eval_seed=11)
     fresh = Member(small_config(), seed=4)
     report = best_response(fresh, cfg, types=("consumer", "firm"))
     for t in AGENT_TYPES:
         assert report.before.returns[t] == report.untrained.returns[t]
         assert len(report.before.returns[t]) == 3 * fresh.config.training.batch_size
-    for r in report.rows:
+    for r in trained_rows(report.rows):
         assert r.reward_untrained == r.reward_before and math.isnan(r.epsilon_rel_improvement)
     trained = Member(small_config(), seed=4)
     trained.train(6)
     report = best_response(trained, cfg, types=("government",))
     # untrained = the member's episode-0 policies (rebuilt from its seed) under the same evaluation
     assert report.untrained.returns == fresh.evaluate(3, seed=11).returns
-    assert report.rows[0].reward_untrained == pytest.approx(fresh.evaluate(3, seed=11).mean("government"))
+    assert trained_rows(report.rows)[0].reward_untrained == pytest.approx(fresh.evaluate(3, seed=11).mean("government"))
     assert report.before.returns == trained.evaluate(3, seed=11).returns
 
 
@@ -136,7 +183,7 @@ def test_outcome_descriptors_come_from_the_before_evaluation():
     """The search's outcome row is described by the very rollouts its epsilon was measured on: with one
     evaluation seed exactly the "before" evaluation; with K seeds their mean, the first being "before"."""
     from pbt_econ.config import AnalysisConfig
-    from pbt_econ.outcomes import Descriptors
+    from pbt_econ.records import Descriptors
     from pbt_econ.seeds import stream_seed
     from populations.actor import MemberWorker
 
@@ -149,7 +196,7 @@ def test_outcome_descriptors_come_from_the_before_evaluation():
     assert descriptors == report.before.stats.descriptors
     assert rows == report.rows and math.isnan(se.price_se)
     assert descriptors.welfare == pytest.approx(report.before.mean("government"))
-    assert [r.reward_before for r in rows] == [report.before.mean(t) for t in AGENT_TYPES]
+    assert [r.reward_before for r in trained_rows(rows)] == [report.before.mean(t) for t in AGENT_TYPES]
     three = dataclasses.replace(config, analysis=AnalysisConfig(eval_seeds=3))
     worker.member.config = three
     mean, se, _ = worker.finish()

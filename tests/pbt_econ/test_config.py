@@ -78,7 +78,7 @@ def test_overrides_and_base(tmp_path):
 def test_user_curriculum_file(tmp_path):
     path = write(tmp_path, "name: mine\nfirm: {learn_from: 5}\n", "mine.yaml")
     cur = load_curriculum(str(path))
-    assert cur.name == "mine" and cur.firm.learn_from == 5 and cur.consumer.learn_from == 0
+    assert cur.name == "mine" and cur.firm.learn_from == 5 and cur.agent("consumer").learn_from == 0
 
 
 def test_defaults_build_without_yaml():

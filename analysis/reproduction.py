@@ -145,9 +145,12 @@ def write_reproduction(out: Path, rows: list[dict[str, Any]], preset, scale: str
     ]
     if open_rows:
         from analysis.cluster import cluster_outcomes
+        from analysis.schema import Schema
+        from pbt_econ.config import RunConfig
 
         labels = cluster_outcomes(open_rows, analysis_config).labels
-        drawn.append(plots.paper_relations(open_rows, labels, layout.plots / "relations.png")[0])
+        rbc = Schema.of(RunConfig())  # the reproduction is of the RBC model: its relations
+        drawn.append(plots.paper_relations(open_rows, labels, layout.plots / "relations.png", rbc)[0])
 
     counts = {v: sum(c.verdict == v for c in claims) for v in ("reproduced", "not reproduced", "inconclusive")}
     lines = [

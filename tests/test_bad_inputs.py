@@ -142,7 +142,6 @@ def test_bad_paths_for_every_cli(tmp_path):
         ("best_response", [str(tmp_path / "nothing.pt"), "--no-progress"], "no such checkpoint"),
         ("best_response", [str(a_file), "--no-progress"], "not a readable pbt-econ checkpoint"),
         ("best_response", [str(tmp_path), "--no-progress"], "holds no checkpoint.pt"),
-        ("best_response", [str(a_file), "--types", "banker", "--no-progress"], "banker"),
         ("best_response", [str(a_file), "--episodes", "0", "--no-progress"], "--episodes"),
     ]
     for cli, args, expected in cases:
@@ -196,6 +195,16 @@ def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys):
     with pytest.raises(SystemExit) as exit_info:
         run(lambda: 2)
     assert exit_info.value.code == 2
+
+
+def test_unknown_best_response_type_is_named(tmp_path):
+    """``--types`` is checked against the checkpoint's economy (its agent types are data)."""
+    out = tmp_path / "run"
+    assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",
+                         "--out", str(out), "--no-progress"])[0] == 0
+    code, err = run("best_response", [str(out), "--types", "banker", "--no-progress"])
+    check(code, err, "banker")
+    assert "consumer, firm, government" in err
 
 
 def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):

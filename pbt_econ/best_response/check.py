@@ -29,6 +29,7 @@ The command line is :mod:`pbt_econ.best_response.__main__`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from pbt_econ.best_response.certificates import certificate_rows
@@ -81,6 +82,10 @@ def best_response(
     "before" and "untrained", which describe the outcome.
     """
     cfg = config or member.config.best_response
+    if not cfg.types or set(cfg.tolerance) < set(member.types):  # a config not resolved by a RunConfig
+        by_name = {a.name: a for a in member.economy.agent_types}
+        cfg = dataclasses.replace(cfg, types=cfg.types or member.types,
+                                  tolerance={t: cfg.tolerance.get(t, by_name[t].tolerance) for t in member.types})
     types = cfg.types if types is None else types
     types = tuple(t for t in types if t not in member.fixed)  # a fixed type is reported as fixed, not checked
     episodes = episodes or cfg.episodes

@@ -40,9 +40,10 @@ def test_fixed_government_plays_its_taxes_and_never_learns():
     assert all(r.entropy_government == 0.0 and math.isnan(r.pg_loss_government) for r in rows)
     # Best response checks the others only; the outcome says the government was fixed.
     report = best_response(member, BestResponseConfig(episodes=1, eval_episodes=1))
-    assert [r.agent_type for r in report.rows] == ["consumer", "firm"]
+    assert [r.agent_type for r in report.rows if r.start != "constant"] == ["consumer", "firm"]
+    assert {r.agent_type for r in report.rows if r.start == "constant"} == {"firm"}  # not the fixed government
     row = outcome_row("m", "none", "none", 1, 6, {}, report.before.stats.descriptors, report.rows,
-                      fixed_types=tuple(cfg.fixed))
+                      economy=cfg.economy_model, fixed_types=tuple(cfg.fixed))
     assert row.fixed_types == "government" and math.isnan(row.epsilon_abs_government)
 
 

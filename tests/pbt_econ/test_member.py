@@ -17,8 +17,9 @@ def test_consumer_only_learning_beats_untrained_policy():
     """Consumers alone (firms and government frozen at their untrained policies) learn to
     raise their mean episode reward by at least 20% over the untrained policy in 200 episodes."""
     cfg = small_config()
-    cur = Curriculum(name="consumers", consumer=AgentCurriculum(learn_from=0, entropy_decay=50),
-                     firm=AgentCurriculum(learn_from=None), government=AgentCurriculum(learn_from=None))
+    cur = Curriculum(name="consumers", agents={"consumer": AgentCurriculum(learn_from=0, entropy_decay=50),
+                                               "firm": AgentCurriculum(learn_from=None),
+                                               "government": AgentCurriculum(learn_from=None)})
     member = Member(dataclasses.replace(cfg, curriculum=cur), seed=3)
     before = member.evaluate(4, seed=99).mean("consumer")
     member.train(200)
@@ -65,7 +66,7 @@ def test_nan_guard_fires_on_injected_non_finite_reward(monkeypatch):
 
     def poisoned(state, actions):
         nxt, rewards, info = real_step(state, actions)
-        return nxt, rewards.replace(consumer=rewards.consumer * float("nan")), info
+        return nxt, {**rewards, "consumer": rewards["consumer"] * float("nan")}, info
 
     monkeypatch.setattr(member.economy, "step", poisoned)
     with pytest.raises(NonFiniteError, match="non-finite reward"):
@@ -126,15 +127,15 @@ def test_no_ponzi_penalty_and_multipliers_move_only_for_learning_types():
 
     cfg = small_config(**{"no_ponzi.enabled": "true", "no_ponzi.initial_multiplier": 0.5,
                           "no_ponzi.multiplier_lr": 0.01})
-    consumers_only = Curriculum(name="c", firm=AgentCurriculum(learn_from=None),
-                                government=AgentCurriculum(learn_from=None))
+    consumers_only = Curriculum(name="c", agents={"firm": AgentCurriculum(learn_from=None),
+                                                 "government": AgentCurriculum(learn_from=None)})
     member = Member(dataclasses.replace(cfg, curriculum=consumers_only), seed=2)
     _indebted(member)
     # The penalty: the same rollout with and without it differs by multiplier x scaled debt in the last step only.
-    spec = member.curriculum.at(0)
+    spec = member.spec_at(0)
     with_penalty = member.run_episode(spec, torch.Generator().manual_seed(1))
     without = member.run_episode(dataclasses.replace(spec, penalties=False), torch.Generator().manual_seed(1))
-    violation = no_ponzi_violation(with_penalty.final, cfg.training.no_ponzi)
+    violation = no_ponzi_violation(member.economy, with_penalty.final, cfg.training.no_ponzi)
     for t in ("consumer", "firm"):
         diff = without.trajectories[t].reward - with_penalty.trajectories[t].reward
         assert torch.all(diff[:-1] == 0)
@@ -148,10 +149,10 @@ def test_no_ponzi_penalty_and_multipliers_move_only_for_learning_types():
     assert member.multipliers["firm"] == 0.5
     # Evaluation moves nothing.
     before = dict(member.multipliers)
-    member.evaluate(1, seed=3, spec=evaluation_spec())
+    member.evaluate(1, seed=3, spec=evaluation_spec(member.types))
     assert member.multipliers == before
     # A best-response deviation of firms: the frozen consumers' multiplier stays, the firms' moves.
-    member.train(2, schedule=lambda e: best_response_spec(member.curriculum.at(e), "firm"))
+    member.train(2, schedule=lambda e: best_response_spec(member.spec_at(e), "firm"))
     assert member.multipliers["consumer"] == before["consumer"]
     assert member.multipliers["firm"] > before["firm"]
     # deviate() works on a clone: the member itself is untouched.

@@ -19,8 +19,6 @@ import time
 import torch
 
 from pbt_econ.config import CONFIG_DIR, load_config
-from pbt_econ.curriculum import AGENT_TYPES
-from pbt_econ.economies.rbc.spaces import observation_sizes
 from pbt_econ.member import Member
 
 
@@ -38,16 +36,15 @@ def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
 def episode_flops(member: Member) -> tuple[float, dict[str, float]]:
     """Matrix FLOPs of one training episode: rollout forward + epochs x (forward + 2 x backward)."""
     cfg = member.config
-    B, C, F, T = cfg.training.batch_size, cfg.economy.num_consumers, cfg.economy.num_firms, cfg.economy.episode_length
-    agents = {"consumer": C, "firm": F, "government": 1}
-    sizes = observation_sizes(F)
+    B, T = cfg.training.batch_size, member.economy.episode_length
     H = cfg.training.hidden_size
     per_type = {}
-    for t in AGENT_TYPES:
+    for a in member.economy.agent_types:
+        t = a.name
         net = member.policies[t]
         out = net.heads * net.width + 1
-        macs_per_row = sizes[t] * H + H * H + H * out
-        rows = T * B * agents[t]
+        macs_per_row = a.obs_size * H + H * H + H * out
+        rows = T * B * a.count
         forward = 2 * macs_per_row * rows
         per_type[t] = forward * (1 + 3 * cfg.training.update_epochs)
     return sum(per_type.values()), per_type
@@ -60,10 +57,10 @@ def sampling_benchmark(member: Member) -> None:
     cfg = member.config
     B, C = cfg.training.batch_size, cfg.economy.num_consumers
     state = member.economy.reset()
-    obs = member._observe(state)["consumer"].reshape(B * C, -1)
+    obs = member.economy.observe(state)["consumer"].reshape(B * C, -1)
     with torch.no_grad():
         logits, _ = member.policies["consumer"](obs)
-    logits = policies.masked_logits(logits, member.spaces.consumer_valid)
+    logits = policies.masked_logits(logits, member.economy.mask("consumer", 1.0, {}))
     gen = torch.Generator().manual_seed(0)
 
     def ours():
@@ -104,7 +101,7 @@ def main() -> None:
 
     cfg = load_config(CONFIG_DIR / "paper-open.yaml", ["device=cpu", "curriculum=none"])
     member = Member(cfg)
-    point = member.curriculum.at(10_000)  # every type learns, full grids
+    point = member.spec_at(10_000)  # every type learns, full grids
     member.train_episode(point)  # warm-up
     flops, per_type = episode_flops(member)
     B, C, T, H = cfg.training.batch_size, cfg.economy.num_consumers, cfg.economy.episode_length, 128

@@ -40,7 +40,7 @@ from pbt_econ.episode import EpisodeSpec, evaluation_spec, with_fixed
 from pbt_econ.normalize import RunningMoments, discounted_returns
 from pbt_econ.ppo import make_optimizer, update_policy
 from pbt_econ.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
-from pbt_econ.rollout import NonFiniteError, Rollout, no_ponzi_violation, rollout
+from pbt_econ.rollout import Deviant, NonFiniteError, Rollout, no_ponzi_violation, rollout
 from pbt_econ.seeds import stream_seed
 
 __all__ = ["Member", "Schedule", "load_member"]
@@ -119,10 +119,11 @@ class Member:
                 group["lr"] = training.agent(t).lr
 
     # ------------------------------------------------------------- one episode
-    def run_episode(self, spec: EpisodeSpec, generator: torch.Generator) -> Rollout:
-        """One rollout of this member's policies under ``spec`` (nothing learns)."""
+    def run_episode(self, spec: EpisodeSpec, generator: torch.Generator, deviant: Deviant | None = None) -> Rollout:
+        """One rollout of this member's policies under ``spec`` (nothing learns); ``deviant``: a unilateral
+        deviation's policy acting for some agents (:class:`~pbt_econ.rollout.Deviant`)."""
         try:
-            return rollout(self.policies, self.economy, self.config, spec, generator, self.multipliers)
+            return rollout(self.policies, self.economy, self.config, spec, generator, self.multipliers, deviant)
         except NonFiniteError as exc:
             raise NonFiniteError(f"member {self.member_id}: {exc}; the member keeps its last good state "
                                  "(no update was applied)") from None

@@ -23,7 +23,7 @@ from pbt_econ.economies.protocol import Economy
 from pbt_econ.episode import EpisodeSpec
 from pbt_econ.records import Descriptors, EpisodeStats, PerType
 
-__all__ = ["NonFiniteError", "Rollout", "Trajectory", "masks", "no_ponzi_violation", "rollout"]
+__all__ = ["Deviant", "NonFiniteError", "Rollout", "Trajectory", "masks", "no_ponzi_violation", "rollout"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -40,6 +40,20 @@ class Trajectory:
     value: torch.Tensor  # [T, B, n]
     reward: torch.Tensor  # [T, B, n], unscaled, no-Ponzi penalty included
     allowed: torch.Tensor  # [H, K] or [1, K] bool
+
+
+@dataclass(frozen=True)
+class Deviant:
+    """A policy that acts for agents ``agents`` of ``agent_type`` instead of the type's shared one."""
+
+    agent_type: str
+    agents: tuple[int, ...]
+    policy: policies.ActorCritic
+
+    def chosen(self, n: int, device) -> torch.Tensor:
+        mask = torch.zeros(n, dtype=torch.bool, device=device)
+        mask[list(self.agents)] = True
+        return mask
 
 
 @dataclass(frozen=True)
@@ -75,12 +89,15 @@ def rollout(
     spec: EpisodeSpec,
     generator: torch.Generator,
     multipliers: dict[str, float],
+    deviant: Deviant | None = None,
 ) -> Rollout:
     """Run one episode of ``B`` economies under ``spec``; nothing learns here.
 
     ``agents[type]`` is that type's shared policy; ``multipliers`` the no-Ponzi
-    multipliers (read only). Raises :class:`NonFiniteError` if a return or a
-    final budget is not finite.
+    multipliers (read only); ``deviant`` (optional) a second policy that acts for some agents of one
+    type (a unilateral deviation): both networks are evaluated and each agent's logits and value are
+    selected from its own network, so one sample covers every agent. Raises :class:`NonFiniteError`
+    if a return or a final budget is not finite.
     """
     T = economy.episode_length
     types = spec.types
@@ -101,6 +118,11 @@ def rollout(
                 logp = value = torch.zeros(obs[t].shape[:2], device=obs[t].device, dtype=obs[t].dtype)
             else:
                 logits, value = agents[t](obs[t])
+                if deviant is not None and deviant.agent_type == t:
+                    own_logits, own_value = deviant.policy(obs[t])
+                    chosen = deviant.chosen(obs[t].shape[1], obs[t].device)  # [n] bool
+                    logits = torch.where(chosen[None, :, None, None], own_logits, logits)
+                    value = torch.where(chosen[None, :], own_value, value)
                 logits = policies.masked_logits(logits, allowed[t])
                 idx, logp = policies.sample_with_log_prob(logits, generator)
             for agent, action in spec.agent(t).override:  # same draws for everyone else

@@ -79,10 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_table(rows, out, "best_response")
-    print(f"{'member':<14}{'type':<12}{'start':<9}{'before':>12}{'after':>12}{'eps_abs':>11}{'eps/impr':>10}  pass")
+    print(f"{'member':<14}{'type':<12}{'start':<9}{'who':<6}{'before':>12}{'after':>12}{'eps_abs':>11}{'±95%':>10}"
+          f"{'eps/impr':>10}  {'verdict':<13}conv  action")
     for r in rows:
-        print(f"{r.member_id:<14}{r.agent_type:<12}{r.start:<9}{r.reward_before:>12.4g}{r.reward_after:>12.4g}"
-              f"{r.epsilon_abs:>11.4g}{r.epsilon_rel_improvement:>10.3g}  {'yes' if r.passes else 'NO'}")
+        who = "all" if r.deviation == "type" else f"#{r.agent}"
+        print(f"{r.member_id:<14}{r.agent_type:<12}{r.start:<9}{who:<6}{r.reward_before:>12.4g}{r.reward_after:>12.4g}"
+              f"{r.epsilon_abs:>11.4g}{r.gain_ci95:>10.3g}{r.epsilon_rel_improvement:>10.3g}  {r.verdict:<13}"
+              f"{'yes' if r.converged else 'NO':<6}{r.action}")
     print(f"wrote {out}")
     return 0
 

@@ -22,10 +22,10 @@ import math
 
 import torch
 
-from pbt_econ.best_response.rows import BestResponseRow
+from pbt_econ.best_response.rows import BestResponseRow, make_row
+from pbt_econ.best_response.unilateral import spread_agents
 from pbt_econ.episode import evaluation_spec, with_fixed
 from pbt_econ.seeds import stream_seed
-from pbt_econ.verdicts import paired_gain, verdict
 
 __all__ = ["certificate_rows", "certifiable", "per_agent_returns"]
 
@@ -42,13 +42,14 @@ def certifiable(member, max_actions: int, check_fixed: bool = False) -> dict[str
     return out
 
 
-def per_agent_returns(member, spec, episodes: int, seed: int) -> dict[str, torch.Tensor]:
-    """``{type: [episodes * B, n]}`` per-agent episode returns on evaluation seed ``seed``."""
+def per_agent_returns(member, spec, episodes: int, seed: int, deviant=None) -> dict[str, torch.Tensor]:
+    """``{type: [episodes * B, n]}`` per-agent episode returns on evaluation seed ``seed`` (``deviant``:
+    a unilateral deviation's policy, :class:`~pbt_econ.rollout.Deviant`)."""
     generator = torch.Generator(device=member.device)
     generator.manual_seed(stream_seed(seed, "eval"))
     out: dict[str, list[torch.Tensor]] = {t: [] for t in member.types}
     for _ in range(episodes):
-        result = member.run_episode(spec, generator)
+        result = member.run_episode(spec, generator, deviant)
         for t in member.types:
             out[t].append(result.trajectories[t].reward.sum(0))
     return {t: torch.cat(v) for t, v in out.items()}
@@ -76,9 +77,7 @@ def certificate_rows(member, config, reference: dict[str, float], before_rewards
     before = before_rewards or per_agent_returns(member, base, episodes, seed)
     rows = []
     for t, actions in grids.items():
-        n = before[t].shape[1]
-        k = min(config.unilateral_agents, n) if n > 1 else 0
-        agents = sorted({round(i * (n - 1) / max(k - 1, 1)) for i in range(k)}) if k else []
+        agents = spread_agents(before[t].shape[1], config.unilateral_agents)
         scopes = [("type", -1)] + [("unilateral", j) for j in agents]
         for scope, j in scopes:
             best = None
@@ -92,21 +91,15 @@ def certificate_rows(member, config, reference: dict[str, float], before_rewards
                 after = per_agent_returns(member, spec, episodes, seed)[t]
                 own_after = after.mean(-1) if scope == "type" else after[:, j]
                 own_before = before[t].mean(-1) if scope == "type" else before[t][:, j]
-                gain, ci = paired_gain(own_after.tolist(), own_before.tolist())
+                gain = float(own_after.mean() - own_before.mean())
                 if best is None or gain > best[0]:
-                    best = (gain, ci, a, float(own_before.mean()), float(own_after.mean()))
-            gain, ci, a, r_before, r_after = best
-            eps = max(0.0, gain)
+                    best = (gain, a, own_before.tolist(), own_after.tolist())
+            _, a, own_before, own_after = best
             ref = reference.get(t, math.nan)
-            tol = config.tolerance.get(t, math.inf)
-            rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
-            rel_imp = eps / ref if math.isfinite(ref) and ref > 0 else math.nan
-            denominator = ref if math.isfinite(ref) and ref > 0 else abs(r_before)
-            rows.append(BestResponseRow(
-                member_id=member.member_id, agent_type=t, start="constant", episodes=0,
-                reward_before=r_before, reward_before_ci95=math.nan, reward_after=r_after, reward_after_ci95=math.nan,
-                reward_untrained=math.nan, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
-                tolerance=tol, passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
-                member_episode=member.episode, eval_seed=seed, deviation=scope, agent=j,
-                action=_label(member, t, a), gain_ci95=ci, verdict=verdict(gain, ci, denominator, tol)))
+            r_before = sum(own_before) / len(own_before)
+            untrained = r_before - ref if math.isfinite(ref) else math.nan
+            rows.append(make_row(member_id=member.member_id, agent_type=t, start="constant", episodes=0,
+                                 before=own_before, after=own_after, untrained=untrained,
+                                 tolerance=config.tolerance.get(t, math.inf), member_episode=member.episode,
+                                 eval_seed=seed, deviation=scope, agent=j, action=_label(member, t, a)))
     return rows

@@ -32,26 +32,29 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from pbt_econ.best_response.certificates import certificate_rows
-from pbt_econ.best_response.rows import BestResponseReport, BestResponseRow
+from pbt_econ.best_response.certificates import certificate_rows, per_agent_returns
+from pbt_econ.best_response.rows import BestResponseReport, make_row
+from pbt_econ.best_response.unilateral import deviate_unilateral, spread_agents
 from pbt_econ.config import BestResponseConfig
-from pbt_econ.episode import best_response_spec
+from pbt_econ.episode import best_response_spec, evaluation_spec, with_fixed
 from pbt_econ.member import Member, build_policies
 from pbt_econ.outcomes import summarise_evaluations
 from pbt_econ.ppo import make_optimizer
 from pbt_econ.records import EvalResult
 from pbt_econ.seeds import stream_seed
 from pbt_econ.validation import ConfigError
-from pbt_econ.verdicts import paired_gain, verdict
 
 __all__ = ["assess_outcome", "best_response", "deviate"]
 
 
-def deviate(member: Member, agent_type: str, episodes: int, start: str = "learned", progress=None) -> Member:
+def deviate(member: Member, agent_type: str, episodes: int, start: str = "learned", progress=None,
+            checkpoints=(), on_checkpoint=None) -> Member:
     """A copy of ``member`` in which only ``agent_type`` trained ``episodes`` more episodes.
 
     ``member`` itself is not changed. ``start="scratch"`` re-initialises the
     deviating policy (seed stream ``scratch``) and its optimiser first.
+    ``on_checkpoint(done, clone)`` is called after each episode count in ``checkpoints``
+    (training in chunks changes nothing: the same generator drives the same episodes).
     """
     if agent_type not in member.types:
         raise ConfigError(f"best-response type {agent_type!r}: must be one of {', '.join(member.types)}")
@@ -63,8 +66,19 @@ def deviate(member: Member, agent_type: str, episodes: int, start: str = "learne
         fresh = build_policies(member.config, clone.economy, stream_seed(member.seed, "scratch"))[agent_type]
         clone.policies[agent_type].load_state_dict(fresh.state_dict())
         clone.optimizers[agent_type] = make_optimizer(clone.policies[agent_type], clone.training.agent(agent_type).lr)
-    clone.train(episodes, progress=progress, schedule=lambda e: best_response_spec(clone.spec_at(e), agent_type))
+    stops = sorted({c for c in checkpoints if 0 < c < episodes} | {episodes})
+    done = 0
+    for stop in stops:
+        clone.train(stop - done, progress=progress,
+                    schedule=lambda e: best_response_spec(clone.spec_at(e), agent_type))
+        done = stop
+        if on_checkpoint is not None and stop in checkpoints:
+            on_checkpoint(stop, clone)
     return clone
+
+
+def _milestones(episodes: int) -> tuple[int, int]:
+    return max(1, episodes // 4), max(1, episodes // 2)
 
 
 def best_response(
@@ -74,12 +88,15 @@ def best_response(
     episodes: int | None = None,
     progress=None,
 ) -> BestResponseReport:
-    """Best-response rows for ``member`` (one per type and start); ``member`` is not changed.
+    """Best-response rows for ``member``; ``member`` is not changed.
 
-    Called by the CLI below and, on a Ray actor, by the population search at
-    the end of training. ``progress(n)`` is called after every training
-    episode. With no types to check (``types=()``) it still evaluates
-    "before" and "untrained", which describe the outcome.
+    Per checked type and start: a trained type-level deviation; per type with several agents, trained
+    unilateral deviations of ``unilateral_agents`` agents (:mod:`.unilateral`); then the exact
+    certificates of small grids (:mod:`.certificates`). Trained gains are also measured at a quarter
+    and half of the budget (convergence evidence). Called by the CLI and, on a Ray actor, by the
+    population search at the end of training. ``progress(n)`` is called after every training episode.
+    With no types to check (``types=()``) it still evaluates "before" and "untrained", which describe
+    the outcome.
     """
     cfg = config or member.config.best_response
     if not cfg.types or set(cfg.tolerance) < set(member.types):  # a config not resolved by a RunConfig
@@ -89,6 +106,7 @@ def best_response(
     types = cfg.types if types is None else types
     types = tuple(t for t in types if t not in member.fixed)  # a fixed type is reported as fixed, not checked
     episodes = episodes or cfg.episodes
+    counts = {a.name: a.count for a in member.economy.agent_types}
 
     def evaluate(m: Member) -> EvalResult:
         return m.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
@@ -97,30 +115,46 @@ def best_response(
     untrained = evaluate(member.untrained())
     reference = {t: before.mean(t) - untrained.mean(t) for t in member.types}
     starts = ("learned", "scratch") if cfg.from_scratch else ("learned",)
+    quarter, half = _milestones(episodes)
+    step = (lambda *_: progress(1)) if progress is not None else None
+    common = {"member_id": member.member_id, "episodes": episodes, "member_episode": member.episode,
+              "eval_seed": cfg.eval_seed}
     rows = []
     for agent_type in types:
+        tol = cfg.tolerance.get(agent_type, math.inf)
         for start in starts:
-            step = (lambda _i, _s: progress(1)) if progress is not None else None
-            after = evaluate(deviate(member, agent_type, episodes, start, progress=step))
-            r_before, r_after = before.mean(agent_type), after.mean(agent_type)
-            r_untrained = untrained.mean(agent_type)
-            eps = max(0.0, r_after - r_before)
-            improvement = r_before - r_untrained
-            rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
-            rel_imp = eps / improvement if improvement > 0 else math.nan
-            tol = cfg.tolerance.get(agent_type, math.inf)
-            gain, ci = paired_gain(after.returns[agent_type], before.returns[agent_type])
-            denominator = improvement if improvement > 0 else abs(r_before)
-            rows.append(BestResponseRow(
-                member_id=member.member_id, agent_type=agent_type, start=start, episodes=episodes,
-                reward_before=r_before, reward_before_ci95=before.ci95(agent_type),
-                reward_after=r_after, reward_after_ci95=after.ci95(agent_type),
-                reward_untrained=r_untrained, epsilon_abs=eps, epsilon_rel=rel,
-                epsilon_rel_improvement=rel_imp, tolerance=tol,
-                passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tol),
-                member_episode=member.episode, eval_seed=cfg.eval_seed, gain_ci95=ci,
-                verdict=verdict(gain, ci, denominator, tol),
-            ))
+            along: dict[int, float] = {}
+
+            def record(done, clone, agent_type=agent_type, along=along):
+                along[done] = evaluate(clone).mean(agent_type) - before.mean(agent_type)
+
+            after = evaluate(deviate(member, agent_type, episodes, start, progress=step,
+                                     checkpoints=(quarter, half), on_checkpoint=record))
+            rows.append(make_row(agent_type=agent_type, start=start, before=before.returns[agent_type],
+                                 after=after.returns[agent_type], untrained=untrained.mean(agent_type),
+                                 tolerance=tol, gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
+                                 **common))
+        if episodes and cfg.unilateral_agents:
+            agents = spread_agents(counts[agent_type], cfg.unilateral_agents)
+            base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
+            before_own = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed)[agent_type] if agents else None
+            untrained_own = (per_agent_returns(member.untrained(), base, cfg.eval_episodes, cfg.eval_seed)[agent_type]
+                             if agents else None)
+            for j in agents:
+                along = {}
+
+                def record_own(done, deviant, agent_type=agent_type, j=j, along=along, base=base, before_own=before_own):
+                    own = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
+                    along[done] = float(own[:, j].mean() - before_own[:, j].mean())
+
+                deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
+                                             on_checkpoint=record_own, progress=step)
+                own_after = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
+                rows.append(make_row(agent_type=agent_type, start="learned", before=before_own[:, j].tolist(),
+                                     after=own_after[:, j].tolist(), untrained=float(untrained_own[:, j].mean()),
+                                     tolerance=tol, deviation="unilateral", agent=j,
+                                     gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
+                                     **common))
     certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
     rows += certificate_rows(member, cfg, {t: reference[t] for t in certified})
     return BestResponseReport(rows=rows, before=before, untrained=untrained)

@@ -49,7 +49,17 @@ def test_tiny_population_writes_every_table(baseline, tiny_config):
     assert [o["member_id"] for o in outcomes] == ["m000", "m001", "m002", "m003"]
     assert len(result.outcomes) == 4
     br = read_table(run_dir / "best_response.parquet", "best_response").to_pylist()
-    assert len(br) == 4 * 3 and all(r["epsilon_abs"] >= 0 for r in br)
+    trained_type_level = [r for r in br if r["start"] == "learned" and r["deviation"] == "type"]
+    assert len(trained_type_level) == 4 * 3 and all(r["epsilon_abs"] >= 0 for r in br)
+    # per member: trained unilateral deviations of 2 consumers and 2 firms; certificates of the firm
+    # (type-level, 2 unilateral) and of the government (type-level only: one agent)
+    for m in ("m000", "m001", "m002", "m003"):
+        kinds = sorted((r["agent_type"], r["start"], r["deviation"]) for r in br
+                       if r["member_id"] == m and r["deviation"] == "unilateral" or
+                       (r["member_id"] == m and r["start"] == "constant"))
+        assert kinds == sorted([("consumer", "learned", "unilateral")] * 2 + [("firm", "learned", "unilateral")] * 2
+                               + [("firm", "constant", "type")] + [("firm", "constant", "unilateral")] * 2
+                               + [("government", "constant", "type")])
     lineage = read_table(run_dir / "lineage.parquet", "lineage").to_pylist()
     niches = {o["member_id"]: o["niche"] for o in outcomes}
     # Two niches of two members, quantile 0.25: exactly one exploit per niche after segment 0.
@@ -157,7 +167,8 @@ def test_search_driver_killed_with_sigkill_resumes_to_identical_results(baseline
     base_dir = baseline[0]
     assert comparable(read_table(run_dir / "metrics.parquet", "metrics").to_pylist()) == comparable(
         read_table(base_dir / "metrics.parquet", "metrics").to_pylist())
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "restarts"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: (None if isinstance(v, float) and math.isnan(v) else v)  # noqa: E731
+                           for k, v in r.items() if k != "restarts"} for r in rows]  # NaN-aware
     assert strip(read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()) == strip(
         read_table(base_dir / "outcomes.parquet", "outcomes").to_pylist())
     assert read_table(run_dir / "lineage.parquet", "lineage").to_pylist() == read_table(
@@ -242,9 +253,12 @@ def test_quality_diversity_search_resumes_to_the_same_archive(qd_baseline, tmp_p
     with pytest.raises(KeyboardInterrupt):
         run_search(config, tmp_path, show_progress=False, on_segment=interrupt)
     run_search(config, tmp_path, resume=True, show_progress=False)
+    def rows(d, table):  # NaN-aware (a type without unilateral deviations has NaN there)
+        return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                for r in read_table(d / f"{table}.parquet", table).to_pylist()]
+
     for table in ("archive", "probes", "lineage"):
-        assert read_table(tmp_path / f"{table}.parquet", table).to_pylist() == read_table(
-            base / f"{table}.parquet", table).to_pylist(), table
+        assert rows(tmp_path, table) == rows(base, table), table
     assert comparable(read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()) == comparable(
         read_table(base / "metrics.parquet", "metrics").to_pylist())
 

@@ -226,6 +226,10 @@ class CournotEconomy:
             raise ConfigError("fixed.firm: give every action (quantity); missing quantity")
         return (_grid_index(self.config.quantities, values["quantity"], "fixed.firm.quantity"),)
 
+    def describe_action(self, agent_type: str, index: int) -> str:
+        """The decoded quantity of action ``index``."""
+        return f"quantity={self.config.quantities[index]:g}"
+
     def invariants(self, state: CournotState, actions: CournotActions, next_state: CournotState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:
         """Price on the demand curve, profits equal ``q (P - c)``, quantities on the grid, the clock advances."""

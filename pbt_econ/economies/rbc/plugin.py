@@ -203,6 +203,18 @@ class RBCEconomy:
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         return fixed_indices({agent_type: dict(values)}, self.spaces_config, self.config.num_firms)[agent_type]
 
+    def describe_action(self, agent_type: str, index: int) -> str:
+        """The decoded values of joint action ``index`` of a single-head type (firm, government)."""
+        sp = self.spaces_config
+        if agent_type == "firm":
+            n_w, n_i = len(sp.wage), len(sp.invest)
+            return (f"price={sp.price[index // (n_w * n_i)]:g},wage={sp.wage[(index // n_i) % n_w]:g},"
+                    f"invest={sp.invest[index % n_i]:g}")
+        if agent_type == "government":
+            n = len(sp.tax)
+            return f"income_tax={sp.tax[index // n]:g},corporate_tax={sp.tax[index % n]:g}"
+        return f"index={index}"
+
     def invariants(self, state: EconomyState, actions: Actions, next_state: EconomyState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:
         """Money conservation (docs/model.md §3) when ``interest_rate = 0``; stocks never negative."""

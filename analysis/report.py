@@ -150,6 +150,13 @@ def _unseen_line(result) -> str:
             f"than the {len(sizes)} seen (total {estimate:.1f}, 95% interval {low:.1f}–{high:.1f}).")
 
 
+def _unconverged(outcomes, schema: Schema) -> int:
+    """Outcomes with a checked type whose trained deviation had not converged (``converged_<type>``)."""
+    checked = [t for t in schema.types]
+    return sum(any(o.get(f"converged_{t}") is False and o.get(f"epsilon_abs_{t}") is not None
+                   and o.get(f"epsilon_abs_{t}") == o.get(f"epsilon_abs_{t}") for t in checked) for o in outcomes)
+
+
 def _describe_economy(config: RunConfig, schema: Schema) -> str:
     e = config.economy
     agents = ", ".join(f"{n} {t}" for t, n in schema.counts.items())
@@ -177,7 +184,8 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
         f"{len(outcomes)} outcomes, {len(regimes)} regimes, {len(result.equilibria)} equilibria {criterion} "
         f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified). "
         f"Verdicts with 95% intervals (Nash: unilateral deviations where measured): "
-        + ", ".join(f"{sum(o.get('verdict') == v for o in outcomes)} {v}" for v in VERDICTS) + ".",
+        + ", ".join(f"{sum(o.get('verdict') == v for o in outcomes)} {v}" for v in VERDICTS) + "; "
+        f"{_unconverged(outcomes, schema)} rest on a best response that had not converged.",
         "",
         _unseen_line(result),
         "",

@@ -13,7 +13,7 @@ from typing import Literal
 from pbt_econ.curriculum import Curriculum
 from pbt_econ.validation import ConfigError, check_number
 
-__all__ = ["ArchiveConfig", "Objective", "PopulationConfig", "SearchParam"]
+__all__ = ["ArchiveConfig", "Objective", "PopulationConfig", "RefineConfig", "SearchParam"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,21 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class RefineConfig:
+    """Refinement by iterated best response after the search (``population.refine:``, :mod:`pbt_econ.refine`)."""
+
+    rounds: int = 0
+    """Rounds of adopting a violated outcome's best type-level deviation and checking again; 0: off."""
+    episodes: int | None = None
+    """Training episodes of each adopted deviation; ``null``: ``best_response.episodes``."""
+
+    def __post_init__(self) -> None:
+        check_number("rounds", self.rounds, low=0, integer=True)
+        if self.episodes is not None:
+            check_number("episodes", self.episodes, low=1, integer=True)
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """The population search (``population:``)."""
 
@@ -133,6 +148,8 @@ class PopulationConfig:
     """CPUs of a locally started Ray; ``null``: all cores."""
     max_actor_restarts: int = 3
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    """Refinement of violated outcomes after the search (off by default): see :class:`RefineConfig`."""
     """Quality-diversity search (off by default): see :class:`ArchiveConfig` and docs/configuration.md."""
 
     def __post_init__(self) -> None:

@@ -23,7 +23,7 @@ from pbt_econ.verdicts import worst_verdict
 __all__ = ["DescriptorSE", "OutcomeRow", "outcome_groups", "outcome_row", "summarise_evaluations"]
 
 EPSILON_COLUMNS = ("epsilon_abs", "epsilon_rel", "passes", "epsilon_unilateral", "verdict_type", "verdict",
-                   "undertrained")
+                   "undertrained", "converged")
 """Per-type outcome columns, in order (each as ``<name>_<type>``)."""
 
 
@@ -77,7 +77,8 @@ class OutcomeRow:
     ``passes_t`` (type-level point estimates within tolerance), ``epsilon_unilateral_t`` (largest one-agent
     gain, NaN if not checked), ``verdict_type_t`` (worst verdict of the type-level deviations),
     ``verdict_t`` (the Nash verdict: worst over the unilateral deviations where the type has them, else
-    ``verdict_type_t``), ``undertrained_t`` (a certificate beat the trained deviation)."""
+    ``verdict_type_t``), ``undertrained_t`` (a certificate beat the trained deviation), ``converged_t`` (every trained deviation
+    of the type converged; False if unchecked)."""
     epsilon_max_rel: float
     """Largest relative epsilon over the checked types (NaN if none was checked)."""
     is_epsilon_equilibrium: bool
@@ -88,6 +89,14 @@ class OutcomeRow:
     """Agent types with a fixed policy (``,``-separated): not learned, so not checked by best response."""
     eval_seeds: int = 1
     """Evaluation seeds the descriptors and their standard errors come from."""
+    refined_from: str = ""
+    """For a refined outcome (``<member>~r``, :mod:`pbt_econ.refine`): the outcome it was refined from."""
+    refine_rounds: int = 0
+    """Deviations adopted by refinement."""
+    refine_ending: str = ""
+    """``converged``, ``cycling``, ``rounds exhausted`` or ``not needed`` (refined outcomes only)."""
+    epsilon_max_rel_before: float = float("nan")
+    """The largest relative type-level ε before refinement (``epsilon_max_rel`` is after it)."""
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -121,6 +130,7 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
     types = tuple(a.name for a in economy.agent_types)
     is_trivial = bool(economy.trivial(descriptors))
     eps_abs, eps_rel, passes, unilateral, verdicts, undertrained = {}, {}, {}, {}, {}, {}
+    converged: dict[str, bool] = {}
     type_verdicts: dict[str, str] = {}
     for t in types:
         rows = [r for r in best_response_rows if r.agent_type == t]
@@ -128,7 +138,9 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
             eps_abs[t], eps_rel[t], passes[t] = math.nan, math.nan, False
             unilateral[t], verdicts[t], undertrained[t] = math.nan, "inconclusive", False
             type_verdicts[t] = "inconclusive"
+            converged[t] = False
             continue
+        converged[t] = all(getattr(r, "converged", True) for r in rows)
         uni_rows = [r for r in rows if getattr(r, "deviation", "type") == "unilateral"]
         rows = [r for r in rows if getattr(r, "deviation", "type") != "unilateral"]
         rel = [r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement for r in rows]
@@ -144,7 +156,7 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
     checked = [t for t in types if not math.isnan(eps_abs[t])]
     columns = {}
     for name, values in zip(EPSILON_COLUMNS, (eps_abs, eps_rel, passes, unilateral, type_verdicts, verdicts,
-                                                undertrained)):
+                                                undertrained, converged)):
         columns.update({f"{name}_{t}": values[t] for t in types})
     return OutcomeRow(
         member_id=member_id, niche=niche, curriculum=curriculum, seed=seed, episode=episode,

@@ -96,7 +96,20 @@ class MemberWorker:
         return self._assess(cfg, seeds)
 
     def _assess(self, br: BestResponseConfig, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
-        return assess_outcome(self.member, br, seeds)
+        result = assess_outcome(self.member, br, seeds)
+        self._last = (self.member.episode, br, seeds, result)
+        return result
+
+    def refine(self, rounds: int, episodes: int):
+        """Refine the final policies in place (:func:`pbt_econ.refine.refine`), starting from the last
+        :meth:`finish` when the member has not moved since; returns the :class:`~pbt_econ.refine.RefineResult`."""
+        from pbt_econ.refine import refine
+
+        config = self.member.config
+        br, seeds = config.best_response, config.analysis.eval_seeds
+        last = getattr(self, "_last", None)
+        start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
+        return refine(self.member, br, rounds, episodes, seeds, start=start)
 
 
 def remote_worker_class():

@@ -68,7 +68,8 @@ class LineageRow:
     changes: str
     """Readable ``path: old --(how)--> new`` descriptions, ``;``-separated."""
     kind: str = "exploit"
-    """``exploit`` (copied the top of its niche) or ``restart`` (copied an archive elite, quality-diversity search)."""
+    """``exploit`` (copied the top of its niche), ``restart`` (copied an archive elite, quality-diversity
+    search) or ``refine`` (refinement after the search: ``segment`` -1, ``changes`` lists the adopted types)."""
     cell: str = ""
     """``X,Y``: the archive cell of the elite a ``restart`` copied (``parent`` is the elite's member)."""
 
@@ -236,6 +237,10 @@ def run_search(
         if not lineage_path.exists():
             write_table(lineage, lineage_path, "lineage", LineageRow)
         outcomes, finals = _finish(config, population, run_dir)
+        if pop.refine.rounds > 0:
+            from populations.refinement import refine_outcomes
+
+            outcomes = refine_outcomes(config, population, outcomes, LineageRow)
         if qd is not None:
             last_episodes = pop.episodes - (n_segments - 1) * pop.ready_interval
             qd.record(n_segments, last_episodes * len(records), finals, population.records,

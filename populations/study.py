@@ -85,13 +85,14 @@ class SegmentTrials:
         """(member, segment) -> a freshly seeded sampler. Optuna's samplers rebuild their model from the
         stored trials at every ask; only their random state carries over, so seeding one per trial makes a
         resumed driver draw exactly what an uninterrupted one would have."""
-
-    def _existing(self, member: str, segment: int) -> optuna.trial.FrozenTrial | None:
-        for trial in self.study.get_trials(deepcopy=False):
+        self._opened: dict[tuple[str, int], tuple[int, dict[str, float]]] = {}
+        self._finished: set[int] = set()
+        for trial in study.get_trials(deepcopy=False):  # once, not at every call (a run has many segments)
             attrs = trial.user_attrs
-            if attrs.get("member") == member and attrs.get("segment") == segment:
-                return trial
-        return None
+            if "member" in attrs and "segment" in attrs:
+                self._opened.setdefault((attrs["member"], attrs["segment"]), (trial.number, dict(trial.params)))
+            if trial.state.is_finished():
+                self._finished.add(trial.number)
 
     def open(self, member: str, segment: int, niche: str, episode: int,
              fixed: dict[str, float]) -> tuple[int, dict[str, float]]:
@@ -101,9 +102,9 @@ class SegmentTrials:
         trial already opened for this (member, segment) - by a driver that was
         interrupted - is reused instead of creating a duplicate.
         """
-        existing = self._existing(member, segment)
+        existing = self._opened.get((member, segment))
         if existing is not None:
-            return existing.number, dict(existing.params)
+            return existing[0], dict(existing[1])
         if fixed:
             self.study.enqueue_trial({k: v for k, v in fixed.items() if k in self.dists})
         if self.sampler_for is not None:
@@ -111,13 +112,14 @@ class SegmentTrials:
         trial = self.study.ask(self.dists)
         for key, value in (("member", member), ("segment", segment), ("niche", niche), ("episode", episode)):
             trial.set_user_attr(key, value)
+        self._opened[(member, segment)] = (trial.number, dict(trial.params))
         return trial.number, dict(trial.params)
 
     def tell(self, number: int, values: list[float]) -> None:
         """Record a segment's objective values; a trial told before (resume) is left as it is."""
-        trial = next((t for t in self.study.get_trials(deepcopy=False) if t.number == number), None)
-        if trial is not None and trial.state.is_finished():
+        if number in self._finished:
             return
+        self._finished.add(number)
         if any(not math.isfinite(v) for v in values):
             self.study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:

@@ -77,6 +77,10 @@ def deviate(member: Member, agent_type: str, episodes: int, start: str = "learne
     return clone
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 def _milestones(episodes: int) -> tuple[int, int]:
     return max(1, episodes // 4), max(1, episodes // 2)
 
@@ -145,13 +149,13 @@ def best_response(
 
                 def record_own(done, deviant, agent_type=agent_type, j=j, along=along, base=base, before_own=before_own):
                     own = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
-                    along[done] = float(own[:, j].mean() - before_own[:, j].mean())
+                    along[done] = _mean(own[:, j].tolist()) - _mean(before_own[:, j].tolist())
 
                 deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
                                              on_checkpoint=record_own, progress=step)
                 own_after = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
                 rows.append(make_row(agent_type=agent_type, start="learned", before=before_own[:, j].tolist(),
-                                     after=own_after[:, j].tolist(), untrained=float(untrained_own[:, j].mean()),
+                                     after=own_after[:, j].tolist(), untrained=_mean(untrained_own[:, j].tolist()),
                                      tolerance=tol, deviation="unilateral", agent=j,
                                      gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
                                      **common))

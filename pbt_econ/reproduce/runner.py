@@ -13,6 +13,7 @@ every run with a result (and a local run in flight resumes from its checkpoint).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -77,15 +78,29 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
     try:
         member = run_training(config, out, config.training.episodes, resume=resume, show_progress=False)
         descriptors, se, rows = assess_outcome(member, config.best_response, config.analysis.eval_seeds)
+        refined = None
+        if config.population.refine.rounds > 0:  # the optional refinement stage (pbt_econ.refine)
+            from pbt_econ.refine import refine
+
+            before = outcome_row(member_id=spec.run_id, niche=spec.experiment, curriculum=spec.curriculum,
+                                 seed=spec.seed, episode=config.training.episodes, hyperparameters={},
+                                 descriptors=descriptors, best_response_rows=rows, economy=config.economy_model)
+            episodes = config.population.refine.episodes or config.best_response.episodes
+            refined = refine(member, config.best_response, config.population.refine.rounds, episodes,
+                             config.analysis.eval_seeds, start=(descriptors, se, rows))
+            descriptors, se, rows = refined.final
     except NonFiniteError:
         status = "diverged"
         descriptors = Descriptors({d.name: math.nan for d in config.economy_model.descriptors})
-        se, rows = None, []
+        se, rows, refined = None, [], None
     outcome = outcome_row(member_id=spec.run_id, niche=spec.experiment, curriculum=spec.curriculum, seed=spec.seed,
                           episode=config.training.episodes, hyperparameters={}, descriptors=descriptors,
                           best_response_rows=rows, economy=config.economy_model,
                           fixed_types=tuple(config.fixed), descriptor_se=se,
                           eval_seeds=config.analysis.eval_seeds)
+    if refined is not None and refined.rounds:
+        outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=len(refined.rounds),
+                                      refine_ending=refined.ending, epsilon_max_rel_before=before.epsilon_max_rel)
     the_regime = regime_of(descriptors, config.economy_model.regimes) if status == "ok" else "diverged"
     row = ReproductionRow(
         run_id=spec.run_id, experiment=spec.experiment, economy=spec.economy,

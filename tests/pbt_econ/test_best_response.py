@@ -32,8 +32,16 @@ def br_config(**settings) -> BestResponseConfig:
 
 
 def trained_rows(rows):
-    """The trained deviations (starts ``learned`` and ``scratch``) among best-response rows."""
-    return [r for r in rows if (r["start"] if isinstance(r, dict) else r.start) in ("learned", "scratch")]
+    """The trained type-level deviations (starts ``learned`` and ``scratch``) among best-response rows."""
+    def get(r, k):
+        return r[k] if isinstance(r, dict) else getattr(r, k)
+
+    return [r for r in rows if get(r, "start") in ("learned", "scratch") and get(r, "deviation") == "type"]
+
+
+def unilateral_rows(rows):
+    """The trained unilateral deviations."""
+    return [r for r in rows if r.start == "learned" and r.deviation == "unilateral"]
 
 
 def firms_at_price_zero(member: Member) -> None:
@@ -168,8 +176,9 @@ def test_before_after_and_untrained_share_spec_episodes_and_random_numbers():
     for t in AGENT_TYPES:
         assert report.before.returns[t] == report.untrained.returns[t]
         assert len(report.before.returns[t]) == 3 * fresh.config.training.batch_size
-    for r in trained_rows(report.rows):
+    for r in trained_rows(report.rows) + unilateral_rows(report.rows):
         assert r.reward_untrained == r.reward_before and math.isnan(r.epsilon_rel_improvement)
+    assert len(unilateral_rows(report.rows)) == 4  # two consumers and two firms
     trained = Member(small_config(), seed=4)
     trained.train(6)
     report = best_response(trained, cfg, types=("government",))

@@ -40,7 +40,10 @@ def test_fixed_government_plays_its_taxes_and_never_learns():
     assert all(r.entropy_government == 0.0 and math.isnan(r.pg_loss_government) for r in rows)
     # Best response checks the others only; the outcome says the government was fixed.
     report = best_response(member, BestResponseConfig(episodes=1, eval_episodes=1))
-    assert [r.agent_type for r in report.rows if r.start != "constant"] == ["consumer", "firm"]
+    assert [r.agent_type for r in report.rows if r.start != "constant" and r.deviation == "type"] == ["consumer",
+                                                                                                    "firm"]
+    assert {r.agent_type for r in report.rows if r.deviation == "unilateral" and r.start == "learned"} == {
+        "consumer", "firm"}  # the government has one agent: no unilateral deviation beyond its type-level one
     assert {r.agent_type for r in report.rows if r.start == "constant"} == {"firm"}  # not the fixed government
     row = outcome_row("m", "none", "none", 1, 6, {}, report.before.stats.descriptors, report.rows,
                       economy=cfg.economy_model, fixed_types=tuple(cfg.fixed))

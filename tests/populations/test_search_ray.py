@@ -285,3 +285,29 @@ def test_assessing_more_elites_than_free_cpu_shares_does_not_deadlock(qd_baselin
     outcomes = _assess_elites(config, population, qd, [])
     assert sorted(o.member_id for o in outcomes) == ["m000@e10", "m001@e11", "m002@e12"]
     assert all(o.niche.startswith("archive:") and math.isfinite(o.descriptors.welfare) for o in outcomes)
+
+
+def test_refinement_adds_refined_outcomes_and_refine_lineage(baseline, tiny_config, tmp_path):
+    """With population.refine on, every violated member (a tiny search violates) gets a refined outcome
+    ``<member>~r`` with ε before and after, its deviations in best_response.parquet, and a lineage row of
+    kind ``refine``; the members' own outcomes are those of the search without refinement."""
+    import dataclasses
+
+    config = dataclasses.replace(tiny_config, population=dataclasses.replace(
+        tiny_config.population, refine=dataclasses.replace(tiny_config.population.refine, rounds=1)))
+    run_search(config, tmp_path, show_progress=False)
+    outcomes = {o["member_id"]: o for o in read_table(tmp_path / "outcomes.parquet", "outcomes").to_pylist()}
+    base = {o["member_id"]: o for o in read_table(baseline[0] / "outcomes.parquet", "outcomes").to_pylist()}
+    assert {m: outcomes[m]["epsilon_max_rel"] for m in base} == {m: o["epsilon_max_rel"] for m, o in base.items()}
+    refined = [o for m, o in outcomes.items() if m.endswith("~r")]
+    assert refined, "a tiny search has violated outcomes to refine"
+    for o in refined:
+        parent = o["refined_from"]
+        assert o["member_id"] == f"{parent}~r" and o["niche"] == f"refine:{base[parent]['niche']}"
+        assert o["refine_rounds"] == 1 and o["epsilon_max_rel_before"] == base[parent]["epsilon_max_rel"]
+        assert o["refine_ending"] in ("converged", "stuck", "cycling", "rounds exhausted")
+    br = read_table(tmp_path / "best_response.parquet", "best_response").to_pylist()
+    assert {r["member_id"] for r in br} >= {o["member_id"] for o in refined}
+    lineage = [e for e in read_table(tmp_path / "lineage.parquet", "lineage").to_pylist() if e["kind"] == "refine"]
+    assert sorted(e["child"] for e in lineage) == sorted(o["member_id"] for o in refined)
+    assert all("round 1: adopted" in e["changes"] for e in lineage)

@@ -18,7 +18,7 @@ from analysis.report import analyse_runs
 from analysis.schema import Schema
 from pbt_econ.config import AnalysisConfig, RunConfig
 from pbt_econ.outcomes import OutcomeRow, outcome_groups
-from pbt_econ.tables import SCHEMA_VERSION, TableError, columns_of, read_table, unflatten, write_table
+from pbt_econ.tables import SCHEMA_VERSION, TableError, columns_of, flatten, read_table, unflatten, write_table
 
 DESCRIPTORS = tuple(d.name for d in RunConfig().economy_model.descriptors)
 TYPES = RunConfig().agent_types
@@ -47,7 +47,7 @@ def outcome(member_id: str, rng: random.Random | None = None, centre: dict | Non
                is_epsilon_equilibrium=True, verdict="verified", **base)
     for t in TYPES:
         row.update({f"epsilon_unilateral_{t}": 0.1, f"verdict_type_{t}": "verified", f"verdict_{t}": "verified",
-                    f"undertrained_{t}": False})
+                    f"undertrained_{t}": False, f"converged_{t}": t != "firm" or member_id != "c0m0"})
     row.update(over)
     return row
 
@@ -115,7 +115,10 @@ def test_parquet_round_trip_and_atomic_write(tmp_path, monkeypatch):
     expected = [c for f in dataclasses.fields(OutcomeRow) for c in GROUPS.get(f.name, (f.name,))]
     assert table.column_names == expected
     assert set(expected) == set(columns_of(OutcomeRow)) | {c for cols in GROUPS.values() for c in cols}
-    assert [unflatten(OutcomeRow, r, GROUPS) for r in table.to_pylist()] == rows
+    def comparable(row):  # NaN-aware: a fresh NaN from Parquet is not the same object as the default
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in flatten(row).items()}
+
+    assert [comparable(unflatten(OutcomeRow, r, GROUPS)) for r in table.to_pylist()] == [comparable(r) for r in rows]
     empty = tmp_path / "empty.parquet"
     write_table([], empty, "outcomes", OutcomeRow)
     # an empty table has every column its row type fixes; the economy's group columns need rows (see report)
@@ -171,7 +174,8 @@ def test_plots_and_report(tmp_path):
                                                                                          "trivial"}
     assert report.splitlines()[2] == (f"12 outcomes, {len(regimes)} regimes, 3 equilibria distinct beyond evaluation "
                                       "noise (3 ε-verified). Verdicts with 95% intervals (Nash: unilateral deviations "
-                                      "where measured): 12 verified, 0 inconclusive, 0 violated.")
+                                      "where measured): 12 verified, 0 inconclusive, 0 violated; 1 rest on a best response "
+                                      "that had not converged.")
     # three equilibria of four outcomes each: none seen once, so nothing is estimated unseen
     assert report.splitlines()[4].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")

@@ -67,10 +67,13 @@ class CoordinationConfig:
 
 @dataclass(frozen=True)
 class CoordinationState:
-    """The state of ``B`` game copies: only the clock."""
+    """The state of ``B`` game copies: the clock and the curriculum's factor on the return to adoption."""
 
     time: torch.Tensor
     """``[B]`` step index, 0 at reset."""
+    return_scale: torch.Tensor
+    """``[B]`` factor on ``theta`` this episode (the curriculum's ``theta_scale``; 1 in evaluation and best
+    response): a technology whose return matures over training. The game itself has factor 1."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,10 @@ class CoordinationEconomy:
     descriptors = DESCRIPTORS
     regimes = REGIMES
     fitness_descriptor = "welfare"
-    anneals_disutility = False
+    anneals_disutility = True
+    """The curriculum's ``theta_scale`` (``theta_anneal``) scales the return to adoption ``theta``: early in
+    training adopting is dominated, so learners settle idle before the full game begins (the search's
+    route to the all-idle equilibrium; configs/coordination.yaml)."""
 
     def __init__(self, config: CoordinationConfig, batch_size: int, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
@@ -150,8 +156,9 @@ class CoordinationEconomy:
 
     # ------------------------------------------------------------------ protocol
     def reset(self, theta_scale: float = 1.0) -> CoordinationState:
-        """Clock at 0 (``theta_scale`` is ignored: nothing anneals)."""
-        return CoordinationState(time=torch.zeros(self.batch_size, device=self.device, dtype=self.dtype))
+        """Clock at 0; ``theta_scale`` multiplies ``theta`` for the episode (1: the game itself)."""
+        zeros = torch.zeros(self.batch_size, device=self.device, dtype=self.dtype)
+        return CoordinationState(time=zeros, return_scale=zeros + float(theta_scale))
 
     def observe(self, state: CoordinationState) -> dict[str, torch.Tensor]:
         """``{"agent": [B, N, 2]}``: ``[1, t / T]`` for every agent."""
@@ -183,8 +190,10 @@ class CoordinationEconomy:
         cfg = self.config
         adopt = actions.adopt.to(self.dtype)
         adopters = adopt.sum(-1)  # [B]
-        payoff = adopt * (cfg.theta * adopters / cfg.num_agents - cfg.kappa).unsqueeze(-1)  # [B, N]
-        return CoordinationState(time=state.time + 1.0), {"agent": payoff}, {"adopters": adopters, "payoff": payoff}
+        theta = cfg.theta * state.return_scale  # [B]
+        payoff = adopt * (theta * adopters / cfg.num_agents - cfg.kappa).unsqueeze(-1)  # [B, N]
+        nxt = CoordinationState(time=state.time + 1.0, return_scale=state.return_scale)
+        return nxt, {"agent": payoff}, {"adopters": adopters, "payoff": payoff}
 
     def summary(self) -> _Summary:
         return _Summary(self.device, self.dtype)
@@ -224,7 +233,7 @@ class CoordinationEconomy:
             problems.append("adopter count differs from the actions")
         if bool((payoff[adopt == 0] != 0).any()):
             problems.append("an idler earned a non-zero payoff")
-        expected = (cfg.theta * m / cfg.num_agents - cfg.kappa).unsqueeze(-1).expand_as(payoff)
+        expected = (cfg.theta * state.return_scale * m / cfg.num_agents - cfg.kappa).unsqueeze(-1).expand_as(payoff)
         if not torch.allclose(payoff[adopt == 1], expected[adopt == 1], rtol=1e-6, atol=1e-6 * cfg.theta):
             problems.append("an adopter's payoff differs from theta m / N - kappa")
         if not torch.equal(next_state.time, state.time + 1.0):

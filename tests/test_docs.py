@@ -30,7 +30,7 @@ from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.economy import EconomyConfig
 from pbt_econ.outcomes import OutcomeRow
 from pbt_econ.records import MetricsRow
-from pbt_econ.reproduce.runner import ReproductionRow
+from pbt_econ.economies.rbc.reproduce.runner import ReproductionRow
 from pbt_econ.tables import columns_of
 from populations.driver import LineageRow
 from populations.quality_diversity import ArchiveRow, ProbeRow

@@ -1,6 +1,7 @@
 """``python -m pbt_econ.reproduce``: the paper's claims against ours, with statistics, in one command.
 
-:mod:`.plan` (presets and runs), :mod:`.runner` (Ray tasks, resume),
-:mod:`analysis.claims` (statistics and verdicts) and
-:mod:`analysis.reproduction` (report and plots); docs/reproduce.md.
+The command (:mod:`.__main__`) composes the RBC plug-in's reproduction
+(:mod:`pbt_econ.economies.rbc.reproduce`: presets, runs as Ray tasks), its claims
+(:mod:`pbt_econ.economies.rbc.claims`: statistics and verdicts) and report
+(:mod:`pbt_econ.economies.rbc.reproduction`: report and plots); docs/reproduce.md.
 """

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         from pbt_econ.preflight import check_device, check_output_dir
-        from pbt_econ.reproduce.plan import load_preset, plan_runs, run_config
+        from pbt_econ.economies.rbc.reproduce.plan import load_preset, plan_runs, run_config
         from pbt_econ.search import check_address
 
         preset, _ = load_preset(args.scale)
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(manifest, json.dumps(plan, indent=1))
 
-        from analysis.reproduction import write_reproduction
-        from pbt_econ.reproduce.runner import run_all
+        from pbt_econ.economies.rbc.reproduction import write_reproduction
+        from pbt_econ.economies.rbc.reproduce.runner import run_all
 
         started = time.perf_counter()
         rows = run_all(preset, specs, configs, out, address=args.address,
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a failed run is a message, not a traceback
-        from pbt_econ.reproduce.runner import ReproduceError
+        from pbt_econ.economies.rbc.reproduce.runner import ReproduceError
         from populations.members import SearchError
 
         if not isinstance(exc, (ReproduceError, SearchError)):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analysis.claims import (
+from pbt_econ.economies.rbc.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,

@@ -1,7 +1,7 @@
 """The reproduction's report: ``reproduction.md``, ``reproduction.parquet`` and plots.
 
 :func:`write_reproduction` takes the rows of every run (``pbt_econ.reproduce``),
-evaluates the claims (:mod:`analysis.claims`) and writes, into ``OUT``:
+evaluates the claims (:mod:`pbt_econ.economies.rbc.claims`) and writes, into ``OUT``:
 
 * ``reproduction.md``: the claims table (paper, ours with a 95% interval, verdict
   and its rule), the paper's Table 3 layout, the fixed-tax table, the curricula
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from analysis import plots
-from analysis.claims import (
+from pbt_econ.economies.rbc.claims import (
     VERDICT_RULES,
     ClaimRow,
     evaluate_claims,
@@ -75,7 +75,7 @@ def _collapse_plot(rows: list[dict[str, Any]], curricula: list[str], path: Path)
 
 
 def _best_response_plot(rows: list[dict[str, Any]], path: Path) -> plots.PlotInfo:
-    from analysis.claims import EPSILON_CAP, PAPER_TOLERANCE
+    from pbt_econ.economies.rbc.claims import EPSILON_CAP, PAPER_TOLERANCE
 
     plt = plots._plt()
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))

@@ -1,6 +1,6 @@
 """Running the reproduction: one Ray task per run, results kept as they finish, resume.
 
-Each run (:class:`~pbt_econ.reproduce.plan.RunSpec`) is an independent Ray task
+Each run (:class:`~pbt_econ.economies.rbc.reproduce.plan.RunSpec`) is an independent Ray task
 (:func:`execute_run`): it trains one member (:func:`pbt_econ.train.run_training`,
 into ``OUT/runs/<run_id>/`` on the machine that runs it), then measures the
 final outcome exactly as the population search does
@@ -24,7 +24,7 @@ from typing import Any
 from pbt_econ.config import RunConfig
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.reproduce.plan import ReproducePreset, RunSpec
+from pbt_econ.economies.rbc.reproduce.plan import ReproducePreset, RunSpec
 from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import flatten
 
@@ -133,7 +133,7 @@ def run_all(preset: ReproducePreset, specs: list[RunSpec], configs: list[RunConf
             num_cpus: int | None = None) -> list[dict[str, Any]]:
     """Run every spec without a result as a Ray task; returns all rows in ``specs`` order.
 
-    ``configs[i]`` is ``specs[i]``'s config (:func:`~pbt_econ.reproduce.plan.run_config`), built and so
+    ``configs[i]`` is ``specs[i]``'s config (:func:`~pbt_econ.economies.rbc.reproduce.plan.run_config`), built and so
     validated by the caller before any work.
     """
     from pbt_econ.config import replace_path

@@ -99,6 +99,8 @@ def cournot_rows(run_dir: Path, seed: int) -> list[dict]:
         rows.append(row("cournot", seed, "framework_epsilon_unilateral", outcomes["epsilon_unilateral_firm"].max(),
                         0.0))
     rows.append(row("cournot", seed, "passes_firm_fraction", outcomes["passes_firm"].mean(), 1.0))
+    if "verdict" in outcomes:  # the Nash verdict (unilateral deviations where measured)
+        rows.append(row("cournot", seed, "verified_fraction", float((outcomes["verdict"] == "verified").mean()), 1.0))
     return rows
 
 

@@ -16,7 +16,8 @@ import time
 
 import torch
 
-from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig, observation_sizes, observe_consumer
+from pbt_econ.economies.rbc.observe import observation_sizes, observe_consumer
+from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig
 from pbt_econ.economy import Economy, EconomyConfig
 from pbt_econ.policies import ActorCritic
 

@@ -1,8 +1,10 @@
 """Refinement by iterated best response: turn a near-equilibrium into a verified one, or say why not.
 
-An outcome whose check is ``violated`` adopts its most improving trained type-level deviation (the
-deviating type's policy, optimiser and counters become the member's), then every type is checked
-again; up to ``rounds`` rounds (``population.refine``). Each round is a best-response step of the
+An outcome whose check is ``violated`` adopts its most improving violated trained deviation, then every
+type is checked again; up to ``rounds`` rounds (``population.refine``). A type-level deviation is adopted
+as trained (the deviating type's policy, optimiser and counters become the member's); a unilateral one
+by giving the deviating agent's policy to its whole type (the best reply of one agent becomes the
+type's shared policy: a best-response step toward the symmetric Nash equilibrium). Each round is a best-response step of the
 meta-game over agent types, so it can converge (no type-level deviation violates any more), cycle
 (the same types take turns without the largest gain shrinking) or run out of rounds; :func:`refine`
 says which. The refined outcome is a new outcome (``<member>~r``); the original row stays.
@@ -14,16 +16,19 @@ import math
 from dataclasses import dataclass, field
 
 from pbt_econ.best_response import assess_outcome, deviate
+from pbt_econ.best_response.unilateral import deviate_unilateral
 
 __all__ = ["RefineResult", "RefineRound", "adoptable", "classify", "refine"]
 
 
 @dataclass(frozen=True)
 class RefineRound:
-    """One round: which type's deviation was adopted and the largest relative type-level ε before it."""
+    """One round: which type's deviation was adopted (``agent`` -1: type-level, else the unilateral
+    deviator whose policy the type took) and the largest relative ε of a violated trained row before it."""
 
     adopted: str
     epsilon_before: float
+    agent: int = -1
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,8 @@ class RefineResult:
 
     rounds: list[RefineRound] = field(default_factory=list)
     ending: str = "not needed"
-    """``not needed`` (no type-level violation), ``not adoptable`` (only certificates are violated: a
-    constant action is no policy to adopt), ``converged`` (no type-level violation left), ``stuck`` (only
-    certificate violations left), ``cycling`` (the same types alternate and the largest ε did not shrink
+    """``not needed`` (no violation), ``not adoptable`` (only certificates are violated: a constant action
+    is no policy to adopt), ``converged`` (no violation left), ``stuck`` (only certificate violations left), ``cycling`` (the same types alternate and the largest ε did not shrink
     over the last two rounds) or ``rounds exhausted``."""
     final: tuple | None = None
     epsilon_after: float = math.nan
@@ -44,22 +48,25 @@ def _rel(r) -> float:
     return r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement
 
 
+def _best(rows):
+    candidates = [r for r in rows if r.start != "constant" and r.verdict == "violated"]
+    return max(candidates, key=_rel) if candidates else None
+
+
 def adoptable(rows) -> str | None:
-    """The type whose trained type-level deviation is violated with the largest relative gain, else ``None``."""
-    candidates = [r for r in rows if r.start != "constant" and getattr(r, "deviation", "type") == "type"
-                  and r.verdict == "violated"]
-    if not candidates:
-        return None
-    return max(candidates, key=_rel).agent_type
+    """The type of the violated trained deviation (type-level or unilateral) with the largest relative gain,
+    else ``None``."""
+    best = _best(rows)
+    return None if best is None else best.agent_type
 
 
 def _largest(rows) -> float:
-    values = [_rel(r) for r in rows if getattr(r, "deviation", "type") == "type"]
+    values = [_rel(r) for r in rows]
     return max(values, default=math.nan)
 
 
 def _violated(rows) -> bool:
-    return any(getattr(r, "deviation", "type") == "type" and r.verdict == "violated" for r in rows)
+    return any(r.verdict == "violated" for r in rows)
 
 
 def classify(rounds: list[RefineRound], violated_left: bool, adoptable_left: bool, limit: int) -> str:
@@ -84,12 +91,16 @@ def refine(member, config, rounds: int, episodes: int, eval_seeds: int, start=No
     history: list[RefineRound] = []
     for _ in range(rounds):
         rows = assessment[2]
-        adopted = adoptable(rows)
-        if adopted is None:
+        best = _best(rows)
+        if best is None:
             break
-        history.append(RefineRound(adopted=adopted, epsilon_before=_largest(rows)))
-        clone = deviate(member, adopted, episodes)
-        member.set_state(clone.get_state())
+        history.append(RefineRound(adopted=best.agent_type, epsilon_before=_largest(rows), agent=best.agent))
+        if best.deviation == "unilateral":
+            deviant = deviate_unilateral(member, best.agent_type, best.agent, episodes)
+            member.policies[best.agent_type].load_state_dict(deviant.policy.state_dict())
+        else:
+            clone = deviate(member, best.agent_type, episodes)
+            member.set_state(clone.get_state())
         assessment = assess_outcome(member, config, eval_seeds)
     rows = assessment[2]
     ending = classify(history, _violated(rows), adoptable(rows) is not None, rounds)

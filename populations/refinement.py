@@ -51,7 +51,9 @@ def refine_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_
         extra.append(dataclasses.replace(out, refined_from=m, refine_rounds=len(result.rounds),
                                          refine_ending=result.ending,
                                          epsilon_max_rel_before=original.epsilon_max_rel))
-        changes = "; ".join(f"round {i + 1}: adopted {r.adopted} (largest type-level ε {r.epsilon_before:.4g})"
+        changes = "; ".join(f"round {i + 1}: adopted {r.adopted}"
+                            + ("" if r.agent < 0 else f" agent {r.agent}'s unilateral deviation")
+                            + f" (largest relative ε {r.epsilon_before:.4g})"
                             for i, r in enumerate(result.rounds)) + f"; {result.ending}"
         lineage.append(lineage_row_type(segment=-1, episode=original.episode, child=child, parent=m,
                                         niche=original.niche, child_fitness=descriptors[config.population.fitness],

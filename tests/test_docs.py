@@ -26,11 +26,11 @@ from pbt_econ.config import (
     TrainingConfig,
 )
 from pbt_econ.curriculum import AgentCurriculum, Curriculum, MaskSchedule
+from pbt_econ.economies.rbc.reproduce.runner import ReproductionRow
 from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.economy import EconomyConfig
 from pbt_econ.outcomes import OutcomeRow
 from pbt_econ.records import MetricsRow
-from pbt_econ.economies.rbc.reproduce.runner import ReproductionRow
 from pbt_econ.tables import columns_of
 from populations.driver import LineageRow
 from populations.quality_diversity import ArchiveRow, ProbeRow

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="one log line per finished run")
     args = parser.parse_args(argv)
     try:
-        from pbt_econ.preflight import check_device, check_output_dir
         from pbt_econ.economies.rbc.reproduce.plan import load_preset, plan_runs, run_config
+        from pbt_econ.preflight import check_device, check_output_dir
         from pbt_econ.search import check_address
 
         preset, _ = load_preset(args.scale)
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(manifest, json.dumps(plan, indent=1))
 
-        from pbt_econ.economies.rbc.reproduction import write_reproduction
         from pbt_econ.economies.rbc.reproduce.runner import run_all
+        from pbt_econ.economies.rbc.reproduction import write_reproduction
 
         started = time.perf_counter()
         rows = run_all(preset, specs, configs, out, address=args.address,

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from pbt_econ.config import RunConfig
 from pbt_econ.economies.rbc.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -18,7 +19,6 @@ from pbt_econ.economies.rbc.claims import (
     verdict_spectrum,
     welfare_ratio,
 )
-from pbt_econ.config import RunConfig
 
 DESCRIPTORS = tuple(d.name for d in RunConfig().economy_model.descriptors)
 

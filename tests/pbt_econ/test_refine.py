@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from pbt_econ.best_response import BestResponseRow, assess_outcome
@@ -20,10 +21,11 @@ def _row(t, verdict, rel, start="learned", deviation="type"):
                            verdict=verdict)
 
 
-def test_adoptable_picks_the_largest_violated_trained_type_level_deviation():
+def test_adoptable_picks_the_largest_violated_trained_deviation():
     rows = [_row("a", "violated", 0.5), _row("b", "violated", 0.9), _row("c", "verified", 5.0),
-            _row("d", "violated", 9.0, start="constant"), _row("e", "violated", 9.0, deviation="unilateral")]
-    assert adoptable(rows) == "b"
+            _row("d", "violated", 9.0, start="constant")]
+    assert adoptable(rows) == "b"  # a verified one and a constant (no policy to adopt) are never adopted
+    assert adoptable(rows + [_row("e", "violated", 2.0, deviation="unilateral")]) == "e"
     assert adoptable([_row("a", "inconclusive", 0.5)]) is None
 
 
@@ -38,11 +40,13 @@ def test_endings():
     assert classify(shrinking, True, True, 3) == "rounds exhausted"
 
 
-def test_a_refinement_round_adopts_the_deviation_and_records_it():
+@pytest.mark.parametrize("unilateral_agents", [0, 1])
+def test_a_refinement_round_adopts_the_deviation_and_records_it(unilateral_agents):
     """Cournot with the firm policy pushed far from Nash: the trained type-level deviation is violated,
     refinement adopts it (the firm policy changes to the deviation's) and records the round."""
     config = load_config("configs/cournot.yaml", ["training.batch_size=16", "best_response.episodes=40",
-                                                  "best_response.eval_episodes=2", "best_response.unilateral_agents=0",
+                                                  "best_response.eval_episodes=2",
+                                                  f"best_response.unilateral_agents={unilateral_agents}",
                                                   "best_response.certificate_max_actions=0"])
     member = Member(config, seed=0)
     head = member.policies["firm"].head
@@ -55,6 +59,8 @@ def test_a_refinement_round_adopts_the_deviation_and_records_it():
     before = [p.clone() for p in member.policies["firm"].parameters()]
     result = refine(member, config.best_response, rounds=1, episodes=40, eval_seeds=1, start=start)
     assert [r.adopted for r in result.rounds] == ["firm"]
+    if unilateral_agents == 0:
+        assert result.rounds[0].agent == -1  # only a type-level deviation to adopt
     assert any(not torch.equal(a, b) for a, b in zip(before, member.policies["firm"].parameters()))
     assert result.final[0]["profit"] > start[0]["profit"]  # the adopted deviation is what the member plays now
     assert result.ending in ("converged", "rounds exhausted", "stuck")

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from pbt_econ.reproduce.__main__ import main
 from pbt_econ.economies.rbc.reproduce.plan import SCALES, load_preset, plan_runs, run_config
+from pbt_econ.reproduce.__main__ import main
 from pbt_econ.tables import read_table
 
 TINY = ["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=8", "training.hidden_size=32",

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from analysis import plots
+from analysis.stats import wilson_interval
 from pbt_econ.economies.rbc.claims import (
     VERDICT_RULES,
     ClaimRow,
@@ -30,7 +31,6 @@ from pbt_econ.economies.rbc.claims import (
     learned_welfare,
     table_three,
 )
-from analysis.stats import wilson_interval
 from pbt_econ.files import atomic_write_text
 from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import write_table

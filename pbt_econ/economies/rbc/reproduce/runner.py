@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from pbt_econ.config import RunConfig
+from pbt_econ.economies.rbc.reproduce.plan import ReproducePreset, RunSpec
 from pbt_econ.files import atomic_write_text
 from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.economies.rbc.reproduce.plan import ReproducePreset, RunSpec
 from pbt_econ.rundir import ReproduceDir
 from pbt_econ.tables import flatten
 

@@ -26,7 +26,7 @@ PANELS = [
     ("wage", "wage"),
     ("income_tax", "income tax"),
     ("welfare", "welfare / episode"),
-    ("entropy_consumer", "consumer entropy (nats, 12 heads)"),
+    ("entropy_consumer", "consumer entropy (nats, summed over its F + 2 heads)"),
     ("entropy_firm", "firm entropy (nats)"),
     ("entropy_government", "government entropy (nats)"),
     ("explained_variance_consumer", "consumer critic expl. var."),

@@ -2,7 +2,7 @@
 
 :func:`run_search` is called by ``python -m pbt_econ.search``. It owns every
 decision; member actors (:mod:`populations.actor`) only train, checkpoint,
-load and report. Data flow per segment ``k`` (design.md, steps 2-6):
+load and report. Data flow per segment ``k``:
 
 1. every member trains ``ready_interval`` episodes on its actor (in parallel);
    an actor that dies is recreated from ``members/<id>/seg_<k>.pt`` and its

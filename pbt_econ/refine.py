@@ -1,10 +1,11 @@
 """Refinement by iterated best response: turn a near-equilibrium into a verified one, or say why not.
 
-An outcome whose check is ``violated`` adopts its most improving violated trained deviation, then every
-type is checked again; up to ``rounds`` rounds (``population.refine``). A type-level deviation is adopted
-as trained (the deviating type's policy, optimiser and counters become the member's); a unilateral one
-by giving the deviating agent's policy to its whole type (the best reply of one agent becomes the
-type's shared policy: a best-response step toward the symmetric Nash equilibrium). Each round is a best-response step of the
+An outcome whose check is ``violated`` (by any deviation, unilateral or certified included) adopts its
+most improving trained type-level deviation (the deviating type's policy, optimiser and counters become
+the member's), then every type is checked again; up to ``rounds`` rounds (``population.refine``).
+Unilateral deviations are not adopted: giving one agent's best reply to its whole type was tried and
+measured worse (on the default search the largest relative ε grew from 0.35 to 66 in three rounds: a
+policy trained on one consumer's data does not suit the other consumers; docs/benchmarks.md). Each round is a best-response step of the
 meta-game over agent types, so it can converge (no type-level deviation violates any more), cycle
 (the same types take turns without the largest gain shrinking) or run out of rounds; :func:`refine`
 says which. The refined outcome is a new outcome (``<member>~r``); the original row stays.
@@ -16,19 +17,16 @@ import math
 from dataclasses import dataclass, field
 
 from pbt_econ.best_response import assess_outcome, deviate
-from pbt_econ.best_response.unilateral import deviate_unilateral
 
 __all__ = ["RefineResult", "RefineRound", "adoptable", "classify", "refine"]
 
 
 @dataclass(frozen=True)
 class RefineRound:
-    """One round: which type's deviation was adopted (``agent`` -1: type-level, else the unilateral
-    deviator whose policy the type took) and the largest relative ε of a violated trained row before it."""
+    """One round: which type's type-level deviation was adopted and the largest relative ε before it."""
 
     adopted: str
     epsilon_before: float
-    agent: int = -1
 
 
 @dataclass(frozen=True)
@@ -49,13 +47,16 @@ def _rel(r) -> float:
 
 
 def _best(rows):
-    candidates = [r for r in rows if r.start != "constant" and r.verdict == "violated"]
+    if not _violated(rows):
+        return None
+    candidates = [r for r in rows if r.start != "constant" and getattr(r, "deviation", "type") == "type"
+                  and r.epsilon_abs > 0]
     return max(candidates, key=_rel) if candidates else None
 
 
 def adoptable(rows) -> str | None:
-    """The type of the violated trained deviation (type-level or unilateral) with the largest relative gain,
-    else ``None``."""
+    """For a violated outcome, the type whose trained type-level deviation improves most (relative gain);
+    ``None`` if the outcome is not violated or no trained type-level deviation improves."""
     best = _best(rows)
     return None if best is None else best.agent_type
 
@@ -94,13 +95,9 @@ def refine(member, config, rounds: int, episodes: int, eval_seeds: int, start=No
         best = _best(rows)
         if best is None:
             break
-        history.append(RefineRound(adopted=best.agent_type, epsilon_before=_largest(rows), agent=best.agent))
-        if best.deviation == "unilateral":
-            deviant = deviate_unilateral(member, best.agent_type, best.agent, episodes)
-            member.policies[best.agent_type].load_state_dict(deviant.policy.state_dict())
-        else:
-            clone = deviate(member, best.agent_type, episodes)
-            member.set_state(clone.get_state())
+        history.append(RefineRound(adopted=best.agent_type, epsilon_before=_largest(rows)))
+        clone = deviate(member, best.agent_type, episodes)
+        member.set_state(clone.get_state())
         assessment = assess_outcome(member, config, eval_seeds)
     rows = assessment[2]
     ending = classify(history, _violated(rows), adoptable(rows) is not None, rounds)

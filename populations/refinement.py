@@ -52,7 +52,6 @@ def refine_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_
                                          refine_ending=result.ending,
                                          epsilon_max_rel_before=original.epsilon_max_rel))
         changes = "; ".join(f"round {i + 1}: adopted {r.adopted}"
-                            + ("" if r.agent < 0 else f" agent {r.agent}'s unilateral deviation")
                             + f" (largest relative ε {r.epsilon_before:.4g})"
                             for i, r in enumerate(result.rounds)) + f"; {result.ending}"
         lineage.append(lineage_row_type(segment=-1, episode=original.episode, child=child, parent=m,

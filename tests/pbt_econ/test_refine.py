@@ -21,11 +21,13 @@ def _row(t, verdict, rel, start="learned", deviation="type"):
                            verdict=verdict)
 
 
-def test_adoptable_picks_the_largest_violated_trained_deviation():
-    rows = [_row("a", "violated", 0.5), _row("b", "violated", 0.9), _row("c", "verified", 5.0),
-            _row("d", "violated", 9.0, start="constant")]
-    assert adoptable(rows) == "b"  # a verified one and a constant (no policy to adopt) are never adopted
-    assert adoptable(rows + [_row("e", "violated", 2.0, deviation="unilateral")]) == "e"
+def test_adoptable_picks_the_most_improving_type_level_deviation_of_a_violated_outcome():
+    rows = [_row("a", "inconclusive", 0.5), _row("b", "verified", 0.9), _row("c", "violated", 9.0, start="constant"),
+            _row("d", "violated", 50.0, deviation="unilateral")]
+    # violated (by a certificate and a unilateral deviation): adopt the most improving trained type-level one
+    assert adoptable(rows) == "b"
+    assert adoptable([_row("a", "inconclusive", 0.5), _row("b", "verified", 0.9)]) is None  # nothing violated
+    assert adoptable([_row("a", "verified", 0.0), _row("c", "violated", 9.0, start="constant")]) is None
     assert adoptable([_row("a", "inconclusive", 0.5)]) is None
 
 
@@ -59,8 +61,6 @@ def test_a_refinement_round_adopts_the_deviation_and_records_it(unilateral_agent
     before = [p.clone() for p in member.policies["firm"].parameters()]
     result = refine(member, config.best_response, rounds=1, episodes=40, eval_seeds=1, start=start)
     assert [r.adopted for r in result.rounds] == ["firm"]
-    if unilateral_agents == 0:
-        assert result.rounds[0].agent == -1  # only a type-level deviation to adopt
     assert any(not torch.equal(a, b) for a, b in zip(before, member.policies["firm"].parameters()))
     assert result.final[0]["profit"] > start[0]["profit"]  # the adopted deviation is what the member plays now
     assert result.ending in ("converged", "rounds exhausted", "stuck")

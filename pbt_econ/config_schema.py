@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pbt_econ.config_population import ArchiveConfig, Objective, PopulationConfig, SearchParam
-from pbt_econ.curriculum import Curriculum
+from pbt_econ.curriculum import Curriculum, PerTypeAccess
 from pbt_econ.economies.rbc.config import EconomyConfig
 from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.validation import ConfigError, check_number
@@ -75,7 +75,7 @@ class NoPonziConfig:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(PerTypeAccess):
     """How one member learns (``training:``)."""
 
     episodes: int = 1000
@@ -132,13 +132,6 @@ class TrainingConfig:
             raise ConfigError(f"training.{agent_type}: not an agent type of this economy; "
                               f"known: {', '.join(self.agents)}") from None
 
-    def __getattr__(self, name: str):  # training.<type> reads like a field (dotted config paths)
-        if name.startswith("_"):
-            raise AttributeError(name)
-        agents = self.__dict__.get("agents", {})
-        if name in agents:
-            return agents[name]
-        raise AttributeError(name)
 
 
 @dataclass(frozen=True)

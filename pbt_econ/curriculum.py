@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pbt_econ.episode import AgentSpec, EpisodeSpec
 from pbt_econ.validation import ConfigError, check_number
 
-__all__ = ["AgentCurriculum", "Curriculum", "MaskSchedule", "check_curriculum"]
+__all__ = ["AgentCurriculum", "Curriculum", "MaskSchedule", "PerTypeAccess", "check_curriculum"]
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,21 @@ class AgentCurriculum:
         check_number("entropy_floor", self.entropy_floor, low=0, high=1)
 
 
+class PerTypeAccess:
+    """Mixin of config records with a per-agent-type mapping ``agents``: ``record.<type>`` reads
+    ``record.agents[<type>]``, so dotted config paths (``training.consumer.lr``) keep working."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        agents = self.__dict__.get("agents", {})
+        if name in agents:
+            return agents[name]
+        raise AttributeError(name)
+
+
 @dataclass(frozen=True)
-class Curriculum:
+class Curriculum(PerTypeAccess):
     """A named curriculum; its ``family`` is the PBT niche it belongs to."""
 
     name: str = "none"
@@ -108,14 +121,6 @@ class Curriculum:
     def agent(self, agent_type: str) -> AgentCurriculum:
         """The schedule of ``agent_type`` (the default schedule if the curriculum names none)."""
         return self.agents.get(agent_type) or _DEFAULT_AGENT
-
-    def __getattr__(self, name: str):  # curriculum.<type> reads like a field (dotted config paths)
-        if name.startswith("_"):
-            raise AttributeError(name)
-        agents = self.__dict__.get("agents", {})
-        if name in agents:
-            return agents[name]
-        raise AttributeError(name)
 
     def at(self, episode: int, types: tuple[str, ...]) -> EpisodeSpec:
         """The spec of training episode ``episode`` (0-based, counted over the member's life) for the

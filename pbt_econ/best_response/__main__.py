@@ -3,7 +3,8 @@
 ::
 
     python -m pbt_econ.best_response CHECKPOINT_OR_RUN_DIR [--types T1,T2] [--episodes N]
-        [--eval-episodes N] [--from-scratch] [--device D] [--out FILE.parquet]
+        [--eval-episodes N] [--from-scratch] [--unilateral-agents K] [--certificate-max-actions N]
+        [--refine ROUNDS] [--device D] [--out FILE.parquet]
 
 Agent types are the economy's (``--types`` takes their names, comma-separated).
 """
@@ -31,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=None, help="training episodes per deviation")
     parser.add_argument("--eval-episodes", type=int, default=None, help="evaluation episodes before and after")
     parser.add_argument("--from-scratch", action="store_true", help="also deviate from a fresh policy")
+    parser.add_argument("--unilateral-agents", type=int, default=None,
+                        help="agents per type with a unilateral deviation (default: best_response.unilateral_agents)")
+    parser.add_argument("--certificate-max-actions", type=int, default=None,
+                        help="certify types with one head of at most this many actions; 0: no certificates")
+    parser.add_argument("--refine", type=int, default=0, metavar="ROUNDS",
+                        help="then refine a violated outcome by iterated best response (rows as <member>~r)")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the checkpoint's)")
     parser.add_argument("--out", type=Path, default=None, help="Parquet file (default: next to the target)")
     parser.add_argument("--no-progress", action="store_true")
@@ -64,17 +71,40 @@ def main(argv: list[str] | None = None) -> int:
                 changes["eval_episodes"] = args.eval_episodes
             if args.from_scratch:
                 changes["from_scratch"] = True
+            for flag in ("unilateral_agents", "certificate_max_actions"):
+                value = getattr(args, flag)
+                if value is not None:
+                    if value < 0:
+                        raise ConfigError(f"--{flag.replace('_', '-')} = {value}: must be >= 0")
+                    changes[flag] = value
             if changes:
                 cfg = dataclasses.replace(cfg, **changes)
-            n_types = len(types or cfg.types) * (2 if cfg.from_scratch else 1)
-            total = n_types * (args.episodes or cfg.episodes)
+            counts = {a.name: a.count for a in member.economy.agent_types}
+            n_runs = sum((2 if cfg.from_scratch else 1) + (min(cfg.unilateral_agents, counts[t]) if counts[t] > 1 else 0)
+                         for t in (types or cfg.types) if t not in member.fixed)
+            total = n_runs * (args.episodes or cfg.episodes)
             if not args.no_progress:
                 from tqdm import tqdm
 
                 bar = tqdm(total=total, unit="ep", desc=f"best response {member.member_id}", dynamic_ncols=True)
-            rows += best_response(member, cfg, types, args.episodes, progress=bar.update if bar else None).rows
+            report = best_response(member, cfg, types, args.episodes, progress=bar.update if bar else None)
+            rows += report.rows
             if bar is not None:
                 bar.close()
+            if args.refine < 0:
+                raise ConfigError(f"--refine = {args.refine}: must be >= 0")
+            if args.refine:
+                from pbt_econ.outcomes import summarise_evaluations
+                from pbt_econ.refine import refine
+
+                if args.episodes:
+                    cfg = dataclasses.replace(cfg, episodes=args.episodes)
+                mean, se = summarise_evaluations([report.before.stats.descriptors])
+                result = refine(member, cfg, args.refine, cfg.episodes, 1, start=(mean, se, report.rows))
+                if result.rounds:
+                    rows += [dataclasses.replace(r, member_id=f"{r.member_id}~r") for r in result.final[2]]
+                print(f"{member.member_id}: refinement {result.ending} after {len(result.rounds)} round(s)"
+                      + "".join(f"; adopted {r.adopted}" for r in result.rounds), file=sys.stderr)
     except (ConfigError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

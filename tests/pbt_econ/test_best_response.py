@@ -135,6 +135,21 @@ def test_cli_end_to_end_on_a_trained_member(tmp_path, capsys):
         for k in ("reward_before", "reward_after", "epsilon_abs", "epsilon_rel", "reward_before_ci95"):
             assert math.isfinite(r[k]), k
     assert "wrote" in capsys.readouterr().out
+    # the new checks from the command line: one unilateral deviator per type, no certificates, refinement
+    assert br_main([str(out), "--episodes", "3", "--eval-episodes", "1", "--unilateral-agents", "1",
+                    "--certificate-max-actions", "0", "--refine", "1", "--out", str(tmp_path / "br.parquet"),
+                    "--no-progress"]) == 0
+    rows = read_table(tmp_path / "br.parquet", "best_response").to_pylist()
+    mine = [r for r in rows if r["member_id"] == "default"]
+    assert not any(r["start"] == "constant" for r in rows)
+    assert sorted((r["agent_type"], r["deviation"]) for r in mine) == sorted(
+        [("consumer", "type"), ("consumer", "unilateral"), ("firm", "type"), ("firm", "unilateral"),
+         ("government", "type")])
+    refined = {r["member_id"] for r in rows} - {"default"}
+    assert refined <= {"default~r"}  # refinement rows appear only if a violated outcome adopted a deviation
+    assert "refinement" in capsys.readouterr().err
+    assert br_main([str(out), "--unilateral-agents", "-1", "--no-progress"]) == 2
+    assert "--unilateral-agents" in capsys.readouterr().err
 
 
 def test_bad_input_gives_clear_errors(tmp_path, capsys):

@@ -1,9 +1,10 @@
 """``validation.md`` and the plots of ``python -m pbt_econ.validate`` from its metric rows.
 
 Intervals over seeds: mean +- 1.96 sd / sqrt(n) for n >= 3 seeds, the min-max range for fewer.
-Targets (judged on the measured figures, never tuned): Cournot mean quantity within one grid step of
-q* in every seed, exact unilateral exploitability <= 1% of the Nash profit; growth mean |s_t - s*_t|
-<= 0.02 and CE loss <= 0.5%; coordination every known pure equilibrium found in every seed, and the
+Targets (judged on the measured figures, never tuned; the seed fractions are the ground-truth issue's):
+Cournot mean quantity within one grid step of q* in at least 90% of seeds, exact unilateral
+exploitability <= 1% of the Nash profit in every seed; growth mean |s_t - s*_t| <= 0.02 and CE loss
+<= 0.5% in every seed; coordination every known pure equilibrium found in at least 80% of seeds, and the
 analysis reporting as many equilibria and regimes as are known.
 """
 
@@ -72,10 +73,11 @@ def _cournot(rows: list[dict], extra: dict, lines: list[str]) -> None:
               "max over members), all money per firm per episode.", ""]
     within = [abs(r["error"]) <= step + 1e-9 for r in m["mean_quantity"]]
     rel = _values(m, "exact_unilateral_gain_rel")
-    _target(lines, "mean quantity within one grid step of q* in every seed", all(within),
+    _target(lines, "mean quantity within one grid step of q* in at least 90% of seeds",
+            sum(within) >= 0.9 * len(within),
             f"{sum(within)}/{len(within)} seeds (errors {_fmt([r['error'] for r in m['mean_quantity']], '+.3g')})")
-    _target(lines, "exact unilateral exploitability <= 1% of Nash profit", max(rel) <= 0.01,
-            f"worst {100 * max(rel):.3g}% (per seed {', '.join(f'{100 * v:.3g}%' for v in rel)})")
+    _target(lines, "exact unilateral exploitability <= 1% of Nash profit in every seed", max(rel) <= 0.01,
+            f"{sum(v <= 0.01 for v in rel)}/{len(rel)} seeds, worst {100 * max(rel):.3g}% (per seed {', '.join(f'{100 * v:.3g}%' for v in rel)})")
     if extra:
         lines += ["", "Collusive profile (every firm at the grid value nearest q_c), money per firm per episode:", "",
                   f"- exact unilateral gain {extra['collusive_exact_unilateral_gain']:.4g} (best deviation "
@@ -138,7 +140,8 @@ def _coordination(rows: list[dict], lines: list[str]) -> None:
     lines.append("")
     n_eq, n_reg = m["analysis_equilibria"], m["analysis_regimes"]
     all_found = [r["value"] == 1.0 for r in m["found_all"]]
-    _target(lines, "every known pure equilibrium found in every seed", all(all_found),
+    _target(lines, "every known pure equilibrium found in at least 80% of seeds",
+            sum(all_found) >= 0.8 * len(all_found),
             f"{sum(all_found)}/{len(all_found)} seeds")
     _target(lines, f"analysis reports exactly {n_eq[0]['known']:g} equilibria and {n_reg[0]['known']:g} regimes",
             all(r["error"] == 0 for r in n_eq + n_reg),

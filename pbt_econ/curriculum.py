@@ -78,7 +78,7 @@ class AgentCurriculum:
 
 class PerTypeAccess:
     """Mixin of config records with a per-agent-type mapping ``agents``: ``record.<type>`` reads
-    ``record.agents[<type>]``, so dotted config paths (``training.consumer.lr``) keep working."""
+    ``record.agents[<type>]``, so dotted config paths (``training.<type>.lr``) keep working."""
 
     def __getattr__(self, name: str):
         if name.startswith("_"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from analysis.cluster import AnalysisError
 from analysis.report import analyse_runs
-from pbt_econ.tables import TableError
+from pbt_econ.core.tables import TableError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

@@ -1,6 +1,6 @@
 """Cluster outcome rows into distinct equilibria (scikit-learn).
 
-Input: outcome rows (``outcomes.parquet``, see :mod:`pbt_econ.outcomes`).
+Input: outcome rows (``outcomes.parquet``, see :mod:`pbt_econ.equilibrium.outcomes`).
 The economy's descriptors (:class:`analysis.schema.Schema`) are standardised:
 centred, and divided by ``max(std, relative_resolution * |mean|)`` - so that
 differences smaller than ``relative_resolution`` (default 10%) of a
@@ -39,9 +39,9 @@ import numpy as np
 
 from analysis.noise import distinct_matrix, noise_labels, stability
 from analysis.schema import Schema
-from pbt_econ.config import AnalysisConfig
-from pbt_econ.outcomes import DescriptorSE
-from pbt_econ.records import Descriptors, PerType
+from pbt_econ.config.load import AnalysisConfig
+from pbt_econ.equilibrium.outcomes import DescriptorSE
+from pbt_econ.learning.records import Descriptors, PerType
 
 __all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
 
@@ -60,7 +60,7 @@ class EquilibriumRow:
     """One row of ``equilibria.parquet``: one cluster of outcomes.
 
     Centroid columns carry the descriptor names and units of
-    :mod:`pbt_econ.outcomes`; epsilons are relative (see ``OutcomeRow``).
+    :mod:`pbt_econ.equilibrium.outcomes`; epsilons are relative (see ``OutcomeRow``).
     """
 
     cluster: int
@@ -114,7 +114,7 @@ def cluster_outcomes(rows: list[dict[str, Any]], config: AnalysisConfig | None =
     """
     config = config or AnalysisConfig()
     if schema is None:
-        from pbt_econ.config import RunConfig
+        from pbt_econ.config.load import RunConfig
 
         schema = Schema.of(RunConfig())
     DESCRIPTORS = schema.descriptors

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pbt_econ.tables import TableError, read_table
+from pbt_econ.core.tables import TableError, read_table
 
 __all__ = ["plot_dynamics"]
 
@@ -99,6 +99,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

@@ -218,7 +218,7 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
         ax.set_ylabel(LABELS.get(yk, yk))
         ax.text(0.02, 0.98, caption, transform=ax.transAxes, fontsize=7, va="top")
         ax.grid(alpha=0.3)
-    title = "Relations across outcomes (docs/model.md §9 for the RBC's)"
+    title = "Relations across outcomes (declared by the economy)"
     fig.suptitle(title)
     return save(fig, path, drawn // max(1, len(relations)), title), r2s
 

@@ -22,12 +22,12 @@ from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
 from analysis.schema import Schema
 from analysis.stats import chao1
-from pbt_econ.config import RunConfig, load_config
-from pbt_econ.files import atomic_write_text
-from pbt_econ.rundir import RunDir
-from pbt_econ.tables import flatten, read_table, rows_to_table, write_table
-from pbt_econ.validation import ConfigError
-from pbt_econ.verdicts import VERDICTS
+from pbt_econ.config.load import RunConfig, load_config
+from pbt_econ.core.errors import ConfigError
+from pbt_econ.core.files import atomic_write_text
+from pbt_econ.core.rundir import RunDir
+from pbt_econ.core.tables import flatten, read_table, rows_to_table, write_table
+from pbt_econ.equilibrium.verdicts import VERDICTS
 
 __all__ = ["AnalysisResult", "analyse_runs"]
 
@@ -237,7 +237,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
     if unchecked:
         lines += [f"Members without best-response results (never counted as ε-verified): {', '.join(unchecked)}", ""]
     if r2:
-        lines += ["## Relations across outcomes (for the RBC: the paper's, docs/model.md §9)", "",
+        lines += ["## Relations across outcomes (declared by the economy)", "",
                   "r² of a least-squares line across all outcomes, with a percentile bootstrap 95% interval "
                   "(outcomes resampled, 1000 resamples).", "",
                   "| relation | r² | 95% interval |", "|---|---|---|"]

@@ -32,20 +32,19 @@ class Schema:
 
     @staticmethod
     def of(config) -> Schema:
-        """The schema of ``config``'s economy (a :class:`~pbt_econ.config_schema.RunConfig`)."""
+        """The schema of ``config``'s economy (a :class:`~pbt_econ.config.schema.RunConfig`)."""
         from pbt_econ.economies.registry import describe
 
         econ = describe(config.economy, config.spaces)
         names = tuple(d.name for d in econ.descriptors)
-        default_axes = ((names[0], names[1]), (names[2 % len(names)], econ.fitness_descriptor))
         return Schema(
             descriptors=names,
             labels={d.name: f"{d.label} ({d.unit})" for d in econ.descriptors},
             types=tuple(a.name for a in econ.agent_types),
             regimes=tuple(econ.regimes),
-            relations=tuple(getattr(econ, "relations", ())),
-            spectrum_axes=tuple(getattr(econ, "spectrum_axes", default_axes)),
-            report_columns=tuple(getattr(econ, "report_columns", names[:10])),
+            relations=tuple(econ.relations()),
+            spectrum_axes=tuple(econ.spectrum_axes()),
+            report_columns=tuple(econ.report_columns()),
             fitness=econ.fitness_descriptor,
             counts={a.name: a.count for a in econ.agent_types},
         )

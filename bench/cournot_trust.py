@@ -20,14 +20,14 @@ import dataclasses
 import numpy as np
 import torch
 
-from pbt_econ.best_response import best_response
-from pbt_econ.config import load_config
+from pbt_econ.config.load import load_config
 from pbt_econ.economies.cournot import solution
-from pbt_econ.member import Member
+from pbt_econ.equilibrium.best_response import best_response
+from pbt_econ.learning.member import Member
 
 
 def policy_probs(member: Member) -> np.ndarray:
-    from pbt_econ import policies
+    from pbt_econ.learning import policies
 
     econ = member.economy
     obs = econ.observe(econ.reset())["firm"][:1, :1]

@@ -54,10 +54,10 @@ def _run_one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from pbt_econ.config import load_config
-    from pbt_econ.files import atomic_write_text
-    from pbt_econ.tables import read_table
-    from pbt_econ.train import run_training
+    from pbt_econ.config.load import load_config
+    from pbt_econ.core.files import atomic_write_text
+    from pbt_econ.core.tables import read_table
+    from pbt_econ.learning.training import run_training
 
     out = Path(job["out"])
     config = load_config(ROOT / "configs" / job["config"],
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="only print the table of finished members")
     args = parser.parse_args()
     cells = set(args.only.split(",")) if args.only else {c for c, *_ in GRID}
-    from pbt_econ.config import load_config
+    from pbt_econ.config.load import load_config
 
     jobs = []
     for cell, config, curriculum, seeds, *extra in GRID:

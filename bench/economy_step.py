@@ -19,7 +19,7 @@ import torch
 from pbt_econ.economies.rbc.observe import observation_sizes, observe_consumer
 from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig
 from pbt_econ.economy import Economy, EconomyConfig
-from pbt_econ.policies import ActorCritic
+from pbt_econ.learning.policies import ActorCritic
 
 
 def timeit(fn, repeats: int, device: torch.device) -> float:

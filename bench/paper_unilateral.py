@@ -40,8 +40,8 @@ def main() -> None:
         if p.wait() != 0:
             raise SystemExit(f"training {out} failed")
         (out / "done.json").write_text(json.dumps({"done": True}))
-    from pbt_econ.best_response import best_response
-    from pbt_econ.member import load_member
+    from pbt_econ.equilibrium.best_response import best_response
+    from pbt_econ.learning.member import load_member
 
     torch.set_num_threads(2)
     for s in args.seeds:

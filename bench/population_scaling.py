@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ray
 
-from pbt_econ.config import load_config
+from pbt_econ.config.load import load_config
 from populations.actor import remote_worker_class
 from populations.driver import run_search
 

@@ -39,7 +39,7 @@ CELLS = [  # (cell, overrides)
 def _analyse(run_dir: Path) -> dict:
     from analysis.report import analyse_runs
     from analysis.stats import chao1
-    from pbt_econ.tables import read_table
+    from pbt_econ.core.tables import read_table
 
     result = analyse_runs([run_dir])
     outcomes = read_table(run_dir / "outcomes.parquet", "outcomes").to_pylist()
@@ -122,7 +122,7 @@ def main() -> None:
         combined = args.out / "combined"
         if not (combined / "bench.json").exists():
             from analysis.report import analyse_runs
-            from pbt_econ.tables import read_table
+            from pbt_econ.core.tables import read_table
 
             result = analyse_runs([args.out / "default", args.out / "default-closed"], out=combined)
             outcomes = read_table(combined / "outcomes.parquet", "outcomes").to_pylist()

@@ -18,8 +18,8 @@ import time
 
 import torch
 
-from pbt_econ.config import CONFIG_DIR, load_config
-from pbt_econ.member import Member
+from pbt_econ.config.load import CONFIG_DIR, load_config
+from pbt_econ.learning.member import Member
 
 
 def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
@@ -52,7 +52,7 @@ def episode_flops(member: Member) -> tuple[float, dict[str, float]]:
 
 def sampling_benchmark(member: Member) -> None:
     """Sampling all consumer heads at B*C scale: our inverse-CDF sampler (one uniform per head) vs per-head torch.distributions."""
-    from pbt_econ import policies
+    from pbt_econ.learning import policies
 
     cfg = member.config
     B, C = cfg.training.batch_size, cfg.economy.num_consumers

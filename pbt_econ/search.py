@@ -21,45 +21,20 @@ import json
 import sys
 from pathlib import Path
 
-from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.config import RunConfig, dump_config, load_config
-from pbt_econ.files import atomic_write_text
-from pbt_econ.rundir import RunDir
-from pbt_econ.validation import ConfigError
+from pbt_econ.config.load import RunConfig, dump_config, load_config
+from pbt_econ.core.checkpoints import CheckpointError
+from pbt_econ.core.errors import ConfigError
+from pbt_econ.core.files import atomic_write_text
+from pbt_econ.core.rundir import RunDir
+from populations.address import check_address
 
 __all__ = ["main", "search"]
 
 
-def check_address(address: str | None, timeout_s: float = 10.0) -> None:
-    """An explicit ``HOST:PORT`` (or ``ray://`` / ``http://`` URL) accepts TCP connections within ``timeout_s``.
-
-    ``ray.init`` waits for an unreachable address for a long time; this fails fast with the address named.
-    ``auto`` (and no address) is left to Ray.
-    """
-    if not address or address == "auto":
-        return
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host, port = None, None
-    if not host or not port:
-        raise ConfigError(f"--address {address!r}: must be auto, HOST:PORT or ray://HOST:PORT")
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--address {address}: cannot connect to a Ray cluster there within {timeout_s:g} s "
-                          f"({exc.strerror or exc}); is `ray start --head` running, and is the port right?") from None
-
-
 def check_resumable(run_dir: Path, config: RunConfig) -> None:
     """Every member checkpoint a resume would load is readable and from this run's economy and grids."""
-    from pbt_econ.checkpoints import CheckpointError, read_checkpoint
-    from pbt_econ.config import config_from_dict, config_to_dict
+    from pbt_econ.config.load import config_from_dict, config_to_dict
+    from pbt_econ.core.checkpoints import CheckpointError, read_checkpoint
 
     layout = RunDir(run_dir)
     for member_id in layout.member_ids():
@@ -85,7 +60,7 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
 
     Every input is checked before anything is written or Ray starts.
     """
-    from pbt_econ.preflight import check_device, check_output_dir, check_search, pbt_notice
+    from pbt_econ.learning.preflight import check_device, check_output_dir, check_search, pbt_notice
     from populations.driver import run_search
 
     check_output_dir(run_dir)
@@ -108,18 +83,8 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
     return result
 
 
-def console_columns(model) -> tuple[tuple[str, str, int, str], ...]:
-    """``(descriptor, header, width, format)`` of the economy's console summary (its ``console_columns``,
-    else its welfare and first five descriptors)."""
-    declared = getattr(model, "console_columns", None)
-    if declared:
-        return tuple(declared)
-    names = [model.fitness_descriptor] + [d.name for d in model.descriptors if d.name != model.fitness_descriptor]
-    return tuple((n, n[:9], 10, ".4g") for n in names[:6])
-
-
 def _print_summary(outcomes, run_dir: Path, model) -> None:
-    columns = console_columns(model)
+    columns = model.console_columns()
     header = (f"{'member':<7}{'niche':<14}" + "".join(f"{h:>{w}}" for _, h, w, _ in columns)
               + f"{'eps_max':>9}  eq   trivial")
     print(header)
@@ -185,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry_point() -> None:
     """The installed console script."""
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

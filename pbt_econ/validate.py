@@ -4,12 +4,14 @@
 
     python -m pbt_econ.validate [--economy NAME] [--seeds N] [--set key=value ...] [--out DIR]
 
-For each economy (default: cournot, growth and coordination) and each seed ``s = 0..N-1`` it runs
-``python -m pbt_econ.search --config configs/<economy>.yaml --set seed=s [--set ...]`` into
-``DIR/<economy>/seed<s>`` (skipped when that directory already has ``outcomes.parquet``: the command
-is resumable), compares the outcomes with the closed form recomputed from the run's resolved config
-(:mod:`pbt_econ.validation_compare`), and writes ``DIR/validation.md``, ``DIR/validation.parquet``
-(one row per economy x seed x metric) and plots (:mod:`pbt_econ.validation_report`).
+The economies are every registered kind whose entry declares a known answer
+(``EconomyEntry.known_answer``; default: all of them). For each and each seed ``s = 0..N-1`` it runs
+``python -m pbt_econ.search --config configs/<known_answer.config or kind.yaml> --set seed=s [--set ...]``
+into ``DIR/<economy>/seed<s>`` (skipped when that directory already has ``outcomes.parquet``: the command
+is resumable), compares the outcomes with the known answer recomputed from the run's resolved config
+and checks the answer's known profiles (:mod:`pbt_econ.studies.validation.compare`), and writes
+``DIR/validation.md``, ``DIR/validation.parquet`` (one row per economy x seed x metric) and plots
+(:mod:`pbt_econ.studies.validation.report`). No economy is named here.
 """
 
 from __future__ import annotations
@@ -20,21 +22,32 @@ import sys
 import time
 from pathlib import Path
 
-from pbt_econ.rundir import RunDir
-from pbt_econ.validation import ConfigError
+from pbt_econ.core.errors import ConfigError
+from pbt_econ.core.rundir import RunDir
 
-__all__ = ["ECONOMIES", "main", "run_one"]
+__all__ = ["config_path", "known_kinds", "main", "run_one", "validate"]
 
-ECONOMIES = ("cournot", "growth", "coordination")
+
+def known_kinds() -> tuple[str, ...]:
+    """Every registered kind whose entry declares a known answer (built-ins, registered, entry points)."""
+    from pbt_econ.economies.registry import get_entry, kinds
+
+    return tuple(k for k in kinds() if get_entry(k).known_answer is not None)
 
 
 def config_path(economy: str) -> Path:
-    """``configs/<economy>.yaml`` in this checkout, else the copy shipped in the package."""
+    """The config the validation of ``economy`` searches: ``configs/<known_answer.config or <kind>.yaml>``.
+
+    Looked up in this checkout's ``configs/``, else the copy shipped in the package (an absolute
+    ``known_answer.config`` is taken as it is)."""
+    from pbt_econ.economies.registry import get_entry
+
+    name = get_entry(economy, "--economy").known_answer.config or f"{economy}.yaml"
     for root in (Path.cwd() / "configs", Path(__file__).resolve().parents[1] / "configs",
                  Path(__file__).resolve().parent / "configs"):
-        if (root / f"{economy}.yaml").exists():
-            return root / f"{economy}.yaml"
-    raise ConfigError(f"--economy {economy}: no configs/{economy}.yaml")
+        if (root / name).exists():
+            return root / name
+    raise ConfigError(f"--economy {economy}: no configs/{name}")
 
 
 def run_one(economy: str, seed: int, overrides: list[str], run_dir: Path) -> float:
@@ -64,28 +77,27 @@ def run_one(economy: str, seed: int, overrides: list[str], run_dir: Path) -> flo
 
 
 def validate(economies: list[str], seeds: int, overrides: list[str], out: Path) -> list[dict]:
-    """Run every search, compare, write the report; returns the metric rows."""
-    from pbt_econ import validation_compare as cmp
-    from pbt_econ.tables import write_table
-    from pbt_econ.validation_report import write_report
+    """Run every search, compare, check the known profiles, write the report; returns the metric rows."""
+    from pbt_econ.core.tables import write_table
+    from pbt_econ.economies.registry import get_entry
+    from pbt_econ.studies.validation.compare import RunDirView, check_profiles, compare
+    from pbt_econ.studies.validation.report import write_report
 
-    compare = {"cournot": cmp.cournot_rows, "growth": cmp.growth_rows, "coordination": cmp.coordination_rows}
+    entries = {economy: get_entry(economy, "--economy") for economy in economies}
     rows: list[dict] = []
     walls: dict[str, float] = {}
-    extras: dict[str, dict] = {}
-    for economy in economies:
+    for economy, entry in entries.items():
         economy_overrides = [o for o in overrides if not o.startswith("economy.") or _applies(o, economy)]
         for seed in range(seeds):
             run_dir = out / economy / f"seed{seed}"
             walls[f"{economy}/{seed}"] = run_one(economy, seed, economy_overrides, run_dir)
-            rows += compare[economy](run_dir, seed)
-        if economy == "cournot":
-            print("[validate] cournot: checking the collusive profile with the framework's best response", flush=True)
-            extras["cournot"] = cmp.collusive_framework_check(out / economy / "seed0")
-            rows += [cmp.row("cournot", -1, k, v) for k, v in extras["cournot"].items()]
+            rows += compare(entry, RunDirView(run_dir, seed))
+        if entry.known_answer.profiles is not None:
+            print(f"[validate] {economy}: checking its known profiles with the framework's best response", flush=True)
+            rows += check_profiles(entry, out / economy / "seed0")
     out.mkdir(parents=True, exist_ok=True)
     write_table(rows, out / "validation.parquet", "validation")
-    write_report(rows, out, extras=extras, walls=walls, overrides=overrides)
+    write_report(rows, out, entries, walls=walls, overrides=overrides)
     print(f"[validate] wrote {out / 'validation.md'}, {out / 'validation.parquet'} and plots", flush=True)
     return rows
 
@@ -94,7 +106,7 @@ def _applies(override: str, economy: str) -> bool:
     """An ``economy.<field>=...`` override applies to the economies whose config has that field."""
     import dataclasses
 
-    from pbt_econ.config import load_config
+    from pbt_econ.config.load import load_config
 
     field = override.split("=", 1)[0].split(".", 1)[1]
     config = load_config(config_path(economy))
@@ -104,8 +116,10 @@ def _applies(override: str, economy: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pbt_econ.validate",
                                      description="Run the search on economies with known answers and compare.")
-    parser.add_argument("--economy", choices=ECONOMIES, action="append", default=None,
-                        help="economy to validate (repeatable; default: all three)")
+    known = known_kinds()
+    parser.add_argument("--economy", choices=known, action="append", default=None,
+                        help="economy to validate (repeatable; default: every economy with a known answer: "
+                             f"{', '.join(known)})")
     parser.add_argument("--seeds", type=int, default=3, help="search seeds per economy, 0..N-1 (default 3)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field of every search, e.g. --set economy.a=120 (repeatable; "
@@ -118,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         for o in args.overrides:
             if "=" not in o:
                 raise ConfigError(f"--set {o!r}: must be KEY=VALUE")
-        validate(list(dict.fromkeys(args.economy or ECONOMIES)), args.seeds, args.overrides, args.out)
+        validate(list(dict.fromkeys(args.economy or known)), args.seeds, args.overrides, args.out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -126,6 +140,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

@@ -1,7 +1,7 @@
 """The member worker that runs inside a Ray actor.
 
 :class:`MemberWorker` is a plain class (testable without Ray) holding one
-:class:`pbt_econ.member.Member`; :func:`remote_worker_class` wraps it as a
+:class:`pbt_econ.learning.member.Member`; :func:`remote_worker_class` wraps it as a
 Ray actor class. Workers only train, checkpoint, load and report; every
 decision is the driver's. The actor runs with ``max_concurrency=2`` so that
 :meth:`MemberWorker.progress` answers while :meth:`MemberWorker.train` runs.
@@ -15,14 +15,14 @@ from typing import Any
 
 import torch
 
-from pbt_econ.best_response import BestResponseRow, assess_outcome
-from pbt_econ.checkpoints import read_checkpoint
-from pbt_econ.config import BestResponseConfig, RunConfig
-from pbt_econ.curriculum import Curriculum
-from pbt_econ.member import Member
-from pbt_econ.outcomes import DescriptorSE
-from pbt_econ.records import Descriptors
-from pbt_econ.tables import flatten
+from pbt_econ.config.curriculum import Curriculum
+from pbt_econ.config.load import BestResponseConfig, RunConfig
+from pbt_econ.core.checkpoints import read_checkpoint
+from pbt_econ.core.tables import flatten
+from pbt_econ.equilibrium.best_response import BestResponseRow, assess_outcome
+from pbt_econ.equilibrium.outcomes import DescriptorSE
+from pbt_econ.learning.member import Member
+from pbt_econ.learning.records import Descriptors
 
 __all__ = ["MemberWorker", "remote_worker_class"]
 
@@ -36,7 +36,7 @@ class MemberWorker:
         self.member = Member(config, curriculum, seed, member_id)
         model = self.member.economy
         self._shown = (model.fitness_descriptor,) + tuple(
-            dict.fromkeys(k for pair in getattr(model, "spectrum_axes", ()) for k in pair
+            dict.fromkeys(k for pair in model.spectrum_axes() for k in pair
                           if k != model.fitness_descriptor))[:2]
         """Descriptors shown on the progress bar: the economy's welfare and its spectrum axes' first two."""
         self._progress: dict[str, Any] = {"episode": 0, **{k: float("nan") for k in self._shown}}
@@ -101,9 +101,9 @@ class MemberWorker:
         return result
 
     def refine(self, rounds: int, episodes: int):
-        """Refine the final policies in place (:func:`pbt_econ.refine.refine`), starting from the last
-        :meth:`finish` when the member has not moved since; returns the :class:`~pbt_econ.refine.RefineResult`."""
-        from pbt_econ.refine import refine
+        """Refine the final policies in place (:func:`pbt_econ.equilibrium.refine.refine`), starting from the last
+        :meth:`finish` when the member has not moved since; returns the :class:`~pbt_econ.equilibrium.refine.RefineResult`."""
+        from pbt_econ.equilibrium.refine import refine
 
         config = self.member.config
         br, seeds = config.best_response, config.analysis.eval_seeds

@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pbt_econ.best_response import BestResponseRow
-from pbt_econ.config import RunConfig, config_to_dict, load_curriculum, replace_path
-from pbt_econ.files import atomic_write_text
-from pbt_econ.outcomes import OutcomeRow, outcome_groups, outcome_row
-from pbt_econ.rundir import RunDir
-from pbt_econ.seeds import member_seed, trial_seed
-from pbt_econ.tables import read_table, unflatten, write_table
+from pbt_econ.config.load import RunConfig, config_to_dict, load_curriculum, replace_path
+from pbt_econ.core.files import atomic_write_text
+from pbt_econ.core.rundir import RunDir
+from pbt_econ.core.seeds import member_seed, trial_seed
+from pbt_econ.core.tables import read_table, unflatten, write_table
+from pbt_econ.equilibrium.best_response import BestResponseRow
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_groups, outcome_row
 from populations.archive import Restart
 from populations.members import MemberRecord, Population, SearchError, start_ray
 from populations.pbt import plan_step

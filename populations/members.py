@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbt_econ.config import RunConfig, load_curriculum, replace_path
-from pbt_econ.rundir import RunDir
+from pbt_econ.config.load import RunConfig, load_curriculum, replace_path
+from pbt_econ.core.rundir import RunDir
 
 __all__ = ["MemberRecord", "Population", "SearchError", "start_ray"]
 

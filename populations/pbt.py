@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from pbt_econ.config import SearchParam
+from pbt_econ.config.load import SearchParam
 from populations.archive import Restart
 
 __all__ = ["Exploit", "MemberPlan", "Trials", "perturb", "plan_exploits", "plan_step", "quantile_split"]
@@ -145,7 +145,7 @@ def plan_step(
     from the elite's hyperparameters.
 
     ``members`` are ``(member_id, niche, hyperparameters)`` in a fixed order; ``population`` is the
-    :class:`~pbt_econ.config.PopulationConfig`; ``trials`` (Optuna, passed in) draws sampler-driven
+    :class:`~pbt_econ.config.load.PopulationConfig`; ``trials`` (Optuna, passed in) draws sampler-driven
     explores and records each member's trial for ``segment + 1``. Touches no actor and no file; the
     driver applies the plans (state copies through Ray, new hyperparameters, lineage rows).
     """

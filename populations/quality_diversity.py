@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pbt_econ.config import RunConfig
-from pbt_econ.files import atomic_write
-from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.rundir import RunDir
-from pbt_econ.tables import flatten, write_table
+from pbt_econ.config.load import RunConfig
+from pbt_econ.core.files import atomic_write
+from pbt_econ.core.rundir import RunDir
+from pbt_econ.core.tables import flatten, write_table
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_row
 from populations.archive import Archive, Elite, Restart, plan_restarts
 
 __all__ = ["ArchiveRow", "ProbeRow", "QualitySearch", "archive_rows"]
@@ -134,7 +134,7 @@ class QualitySearch:
 
     def load_probes(self, segment: int) -> None:
         """Probe rows of segments before ``segment`` (a resumed segment's rows are dropped)."""
-        from pbt_econ.tables import read_table
+        from pbt_econ.core.tables import read_table
 
         path = self.layout.probes
         self.probes = [r for r in read_table(path, "probes").to_pylist() if r["segment"] < segment] \

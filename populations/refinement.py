@@ -1,7 +1,7 @@
 """The search's refinement stage (``population.refine``): refine violated final outcomes on their actors.
 
 Runs after the members' final assessment (:func:`populations.driver.run_search`). Every final member's
-actor refines its own policies (:func:`pbt_econ.refine.refine`, in parallel); a member that adopted at
+actor refines its own policies (:func:`pbt_econ.equilibrium.refine.refine`, in parallel); a member that adopted at
 least one deviation gives a new outcome ``<member>~r`` (niche ``refine:<niche>``) with ε before and
 after, its deviations join ``best_response.parquet``, and one lineage row of kind ``refine`` records the
 adopted types in order.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pbt_econ.best_response import BestResponseRow
-from pbt_econ.outcomes import OutcomeRow, outcome_row
-from pbt_econ.tables import read_table, write_table
+from pbt_econ.core.tables import read_table, write_table
+from pbt_econ.equilibrium.best_response import BestResponseRow
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_row
 
 __all__ = ["refine_outcomes"]
 

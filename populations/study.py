@@ -23,7 +23,7 @@ from pathlib import Path
 
 import optuna
 
-from pbt_econ.config import PopulationConfig, SearchParam
+from pbt_econ.config.load import PopulationConfig, SearchParam
 
 __all__ = ["SegmentTrials", "distributions", "open_study", "storage_for"]
 

@@ -159,8 +159,8 @@ def test_bad_paths_for_every_cli(tmp_path):
 def test_bad_checkpoints_for_best_response_and_resume(tmp_path):
     """A truncated checkpoint and one from another economy size are clear errors for train --resume and
     best_response, with nothing computed first."""
-    from pbt_econ.config import load_config
-    from pbt_econ.member import Member
+    from pbt_econ.config.load import load_config
+    from pbt_econ.learning.member import Member
 
     out = tmp_path / "run"
     assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",
@@ -182,7 +182,7 @@ def test_bad_checkpoints_for_best_response_and_resume(tmp_path):
 
 
 def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys):
-    from pbt_econ.cli import BUG_LINE, run
+    from pbt_econ.core.cli import BUG_LINE, run
 
     def broken_main() -> int:
         raise AttributeError("'NoneType' object has no attribute 'price'")
@@ -210,8 +210,8 @@ def test_unknown_best_response_type_is_named(tmp_path):
 def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):
     import torch
 
-    from pbt_econ.checkpoints import CheckpointError
-    from pbt_econ.member import load_member
+    from pbt_econ.core.checkpoints import CheckpointError
+    from pbt_econ.learning.member import load_member
 
     out = tmp_path / "run"
     assert run("train", ["--set", "economy.num_consumers=3", "--set", "training.batch_size=2", "--episodes", "1",
@@ -229,8 +229,8 @@ def test_checkpoint_whose_config_disagrees_with_its_weights(tmp_path):
                                                 ("population.quantile=0", "PBT is off"),
                                                 ("population.size=3", "niche")])
 def test_settings_that_turn_pbt_off_are_announced(override, says):
-    from pbt_econ.config import load_config
-    from pbt_econ.preflight import pbt_notice
+    from pbt_econ.config.load import load_config
+    from pbt_econ.learning.preflight import pbt_notice
 
     assert says in pbt_notice(load_config(overrides=[override]))
     assert pbt_notice(load_config()) is None

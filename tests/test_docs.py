@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from analysis.cluster import EquilibriumRow
-from pbt_econ.best_response import BestResponseRow
-from pbt_econ.config import (
+from pbt_econ.config.curriculum import AgentCurriculum, Curriculum, MaskSchedule
+from pbt_econ.config.load import (
     AgentTrainingConfig,
     AnalysisConfig,
     ArchiveConfig,
@@ -25,13 +25,13 @@ from pbt_econ.config import (
     SearchParam,
     TrainingConfig,
 )
-from pbt_econ.curriculum import AgentCurriculum, Curriculum, MaskSchedule
-from pbt_econ.economies.rbc.reproduce.runner import ReproductionRow
+from pbt_econ.core.tables import columns_of
 from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.economy import EconomyConfig
-from pbt_econ.outcomes import OutcomeRow
-from pbt_econ.records import MetricsRow
-from pbt_econ.tables import columns_of
+from pbt_econ.equilibrium.best_response import BestResponseRow
+from pbt_econ.equilibrium.outcomes import OutcomeRow
+from pbt_econ.learning.records import MetricsRow
+from pbt_econ.studies.paper.runner import ReproductionRow
 from populations.driver import LineageRow
 from populations.quality_diversity import ArchiveRow, ProbeRow
 
@@ -103,9 +103,9 @@ TABLES = {
 
 def _metrics_columns() -> set[str]:
     """The columns training writes to ``metrics.parquet`` for the default (RBC) economy (one short run)."""
-    from pbt_econ.config import load_config
-    from pbt_econ.member import Member
-    from pbt_econ.tables import flatten
+    from pbt_econ.config.load import load_config
+    from pbt_econ.core.tables import flatten
+    from pbt_econ.learning.member import Member
 
     config = load_config(overrides=["economy.num_consumers=2", "training.batch_size=2", "training.hidden_size=8"])
     return set(flatten(Member(config).train(1)[0]))
@@ -114,7 +114,7 @@ def _metrics_columns() -> set[str]:
 def group_columns(row_type) -> set[str]:
     """The columns of ``row_type``'s ColumnGroup fields (``columns_of`` leaves them out: they are data),
     as the default (RBC) economy declares them; nested rows included."""
-    from pbt_econ.outcomes import outcome_groups
+    from pbt_econ.equilibrium.outcomes import outcome_groups
 
     config = RunConfig()
     names = tuple(d.name for d in config.economy_model.descriptors)
@@ -153,7 +153,7 @@ def test_importing_the_packages_starts_neither_ray_nor_cuda():
     import subprocess
     import sys
 
-    code = ("import sys, pbt_econ.economy, pbt_econ.member, pbt_econ.search, analysis.report, populations.pbt; "
+    code = ("import sys, pbt_econ.economy, pbt_econ.learning.member, pbt_econ.search, analysis.report, populations.pbt; "
             "import torch; print('ray' in sys.modules, torch.cuda.is_initialized(), 'matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False", "False"]

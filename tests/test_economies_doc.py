@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from pbt_econ.best_response import assess_outcome
-from pbt_econ.config import config_from_dict
-from pbt_econ.member import Member
+from pbt_econ.config.load import config_from_dict
+from pbt_econ.equilibrium.best_response import assess_outcome
+from pbt_econ.learning.member import Member
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "economies.md"
 

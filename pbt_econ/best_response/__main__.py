@@ -16,12 +16,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from pbt_econ.best_response.check import best_response
-from pbt_econ.best_response.rows import BestResponseRow
-from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import load_member
-from pbt_econ.rundir import TrainDir, find_checkpoints
-from pbt_econ.validation import ConfigError
+from pbt_econ.core.checkpoints import CheckpointError
+from pbt_econ.core.errors import ConfigError
+from pbt_econ.core.rundir import TrainDir, find_checkpoints
+from pbt_econ.equilibrium.best_response.check import best_response
+from pbt_econ.equilibrium.best_response.rows import BestResponseRow
+from pbt_econ.learning.member import load_member
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,19 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="Parquet file (default: next to the target)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    from pbt_econ.tables import write_table
+    from pbt_econ.core.tables import write_table
 
     try:
         types = tuple(t.strip() for t in args.types.split(",")) if args.types else None
         if args.episodes is not None and args.episodes < 1:
             raise ConfigError(f"--episodes = {args.episodes}: must be >= 1")
         checkpoints = find_checkpoints(args.target)
-        from pbt_econ.preflight import check_device, check_output_file
+        from pbt_econ.learning.preflight import check_device, check_output_file
 
         out = args.out or TrainDir(args.target.parent if args.target.is_file() else args.target).best_response
         check_output_file(out, suffix=".parquet")
         if args.device:
-            from pbt_econ.config_schema import RunConfig
+            from pbt_econ.config.schema import RunConfig
 
             RunConfig(device=args.device)  # the device's format
             check_device(args.device)
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.refine < 0:
                 raise ConfigError(f"--refine = {args.refine}: must be >= 0")
             if args.refine:
-                from pbt_econ.outcomes import summarise_evaluations
-                from pbt_econ.refine import refine
+                from pbt_econ.equilibrium.outcomes import summarise_evaluations
+                from pbt_econ.equilibrium.refine import refine
 
                 if args.episodes:
                     cfg = dataclasses.replace(cfg, episodes=args.episodes)
@@ -121,6 +121,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

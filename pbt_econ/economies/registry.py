@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib
 from importlib import metadata
 
+from pbt_econ.core.errors import ConfigError
 from pbt_econ.economies.protocol import Economy, EconomyEntry
-from pbt_econ.validation import ConfigError
 
 __all__ = ["BUILTIN", "build_economy", "describe", "get_entry", "kinds", "register"]
 
@@ -26,6 +26,7 @@ BUILTIN = {
     "cournot": "pbt_econ.economies.cournot:ENTRY",
     "growth": "pbt_econ.economies.growth:ENTRY",
     "coordination": "pbt_econ.economies.coordination:ENTRY",
+    "aiyagari": "pbt_econ.economies.aiyagari:ENTRY",
 }
 """Built-in kinds and where their entries live."""
 
@@ -90,7 +91,7 @@ def build_economy(run_config, batch_size: int, device="cpu", dtype=None) -> Econ
     """The economy of ``run_config.economy`` with ``batch_size`` copies on ``device``."""
     import torch
 
-    entry = get_entry(getattr(run_config.economy, "kind", "rbc"))
+    entry = get_entry(run_config.economy.kind)
     return entry.build(run_config, batch_size, torch.device(device), dtype or torch.float32)
 
 
@@ -113,7 +114,7 @@ def describe(economy_config, spaces=None) -> Economy:
         key = None
     if key is not None and key in _DESCRIBED:
         return _DESCRIBED[key]
-    entry = get_entry(getattr(economy_config, "kind", "rbc"))
+    entry = get_entry(economy_config.kind)
     if not isinstance(economy_config, entry.config_class):
         raise ConfigError(f"economy: a {type(economy_config).__name__} is not the config of kind "
                           f"{entry.kind!r} ({entry.config_class.__name__})")

@@ -2,6 +2,6 @@
 
 The command (:mod:`.__main__`) composes the RBC plug-in's reproduction
 (:mod:`pbt_econ.economies.rbc.reproduce`: presets, runs as Ray tasks), its claims
-(:mod:`pbt_econ.economies.rbc.claims`: statistics and verdicts) and report
-(:mod:`pbt_econ.economies.rbc.reproduction`: report and plots); docs/reproduce.md.
+(:mod:`pbt_econ.studies.paper.claims`: statistics and verdicts) and report
+(:mod:`pbt_econ.studies.paper.report`: report and plots); docs/reproduce.md.
 """

@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.validation import ConfigError
+from pbt_econ.core.checkpoints import CheckpointError
+from pbt_econ.core.errors import ConfigError
 
 __all__ = ["main"]
 
@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="one log line per finished run")
     args = parser.parse_args(argv)
     try:
-        from pbt_econ.economies.rbc.reproduce.plan import load_preset, plan_runs, run_config
-        from pbt_econ.preflight import check_device, check_output_dir
-        from pbt_econ.search import check_address
+        from pbt_econ.learning.preflight import check_device, check_output_dir
+        from pbt_econ.studies.paper.plan import load_preset, plan_runs, run_config
+        from populations.address import check_address
 
         preset, _ = load_preset(args.scale)
         if args.overrides:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             for device in sorted({c.device for c in configs}):
                 check_device(device)
         check_address(args.address)
-        from pbt_econ.rundir import ReproduceDir
+        from pbt_econ.core.rundir import ReproduceDir
 
         manifest = ReproduceDir(out).manifest
         plan = {"scale": str(args.scale), "seeds": args.seeds, "first_seed": args.first_seed,
@@ -76,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
                 changed = next(k for k in plan if saved.get(k) != plan[k])
                 raise ConfigError(f"--resume {out}: {changed} differs from the reproduction there "
                                   f"({saved.get(changed)!r} there, {plan[changed]!r} now)")
-        from pbt_econ.files import atomic_write_text
+        from pbt_econ.core.files import atomic_write_text
 
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(manifest, json.dumps(plan, indent=1))
 
-        from pbt_econ.economies.rbc.reproduce.runner import run_all
-        from pbt_econ.economies.rbc.reproduction import write_reproduction
+        from pbt_econ.studies.paper.report import write_reproduction
+        from pbt_econ.studies.paper.runner import run_all
 
         started = time.perf_counter()
         rows = run_all(preset, specs, configs, out, address=args.address,
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a failed run is a message, not a traceback
-        from pbt_econ.economies.rbc.reproduce.runner import ReproduceError
+        from pbt_econ.studies.paper.runner import ReproduceError
         from populations.members import SearchError
 
         if not isinstance(exc, (ReproduceError, SearchError)):
@@ -108,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(c.claim) for c in claims)
     for c in claims:
         print(f"{c.claim:<{width}}  {c.verdict:<15} {c.ours}")
-    from pbt_econ.rundir import ReproduceDir
+    from pbt_econ.core.rundir import ReproduceDir
 
     print(f"\nreport: {ReproduceDir(out).report} ({wall / 60:.1f} min)")
     return 0
 
 
 if __name__ == "__main__":
-    from pbt_econ.cli import run
+    from pbt_econ.core.cli import run
 
     run(main)

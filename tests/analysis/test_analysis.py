@@ -16,9 +16,9 @@ from analysis.cluster import INVALID, NOISE, AnalysisError, cluster_outcomes
 from analysis.plots import fit_r2
 from analysis.report import analyse_runs
 from analysis.schema import Schema
-from pbt_econ.config import AnalysisConfig, RunConfig
-from pbt_econ.outcomes import OutcomeRow, outcome_groups
-from pbt_econ.tables import SCHEMA_VERSION, TableError, columns_of, flatten, read_table, unflatten, write_table
+from pbt_econ.config.load import AnalysisConfig, RunConfig
+from pbt_econ.core.tables import SCHEMA_VERSION, TableError, columns_of, flatten, read_table, unflatten, write_table
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_groups
 
 DESCRIPTORS = tuple(d.name for d in RunConfig().economy_model.descriptors)
 TYPES = RunConfig().agent_types
@@ -232,8 +232,8 @@ def test_descriptor_columns_are_declared_in_one_place():
     import typing
 
     from analysis.cluster import EquilibriumRow
-    from pbt_econ.records import Descriptors, EpisodeStats, MetricsRow
-    from pbt_econ.tables import flatten
+    from pbt_econ.core.tables import flatten
+    from pbt_econ.learning.records import Descriptors, EpisodeStats, MetricsRow
 
     carriers = {OutcomeRow: "descriptors", EquilibriumRow: "centroid", EpisodeStats: "descriptors",
                 MetricsRow: "stats"}

@@ -11,7 +11,7 @@ import pytest
 from analysis.cluster import cluster_outcomes
 from analysis.noise import distinct_matrix
 from analysis.schema import Schema, regime_of
-from pbt_econ.config import RunConfig
+from pbt_econ.config.load import RunConfig
 from pbt_econ.economies.rbc.plugin import REGIMES
 from tests.analysis.test_analysis import CENTRES, outcome
 

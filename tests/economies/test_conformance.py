@@ -2,7 +2,7 @@
 independence, dtypes, seeding, shapes, masks, finite rewards, descriptors and invariants.
 
 Each economy is built from its default config as the core builds it:
-``entry.build(SimpleNamespace(economy=entry.config_class()), B, cpu, dtype)``.
+``entry.build(SimpleNamespace(economy=entry.config_class(), spaces=None), B, cpu, dtype)``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pbt_econ.core.errors import ConfigError
 from pbt_econ.economies.registry import get_entry
-from pbt_econ.validation import ConfigError
 
 # Temporary: the rbc entry is being moved into pbt_econ.economies.rbc; include it once it exists.
-KINDS = ["cournot", "growth", "coordination"] + (
+KINDS = ["cournot", "growth", "coordination", "aiyagari"] + (
     ["rbc"] if importlib.util.find_spec("pbt_econ.economies.rbc") is not None else [])
 B = 3
 CPU = torch.device("cpu")
@@ -31,7 +31,7 @@ STARTS = {"cournot": {"firm": {"quantity": 15.0}}, "coordination": {"agent": {"a
 
 def build(kind: str, dtype: torch.dtype = torch.float32, batch_size: int = B):
     entry = get_entry(kind)
-    return entry.build(types.SimpleNamespace(economy=entry.config_class()), batch_size, CPU, dtype)
+    return entry.build(types.SimpleNamespace(economy=entry.config_class(), spaces=None), batch_size, CPU, dtype)
 
 
 def tensors_of(record) -> dict[str, torch.Tensor]:

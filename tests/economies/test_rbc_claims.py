@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from pbt_econ.config import RunConfig
-from pbt_econ.economies.rbc.claims import (
+from pbt_econ.config.load import RunConfig
+from pbt_econ.studies.paper.claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,

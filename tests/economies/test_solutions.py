@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from pbt_econ.core.errors import ConfigError
 from pbt_econ.economies.coordination import solution as coordination
 from pbt_econ.economies.cournot import solution as cournot
 from pbt_econ.economies.growth import solution as growth
 from pbt_econ.economies.registry import get_entry
-from pbt_econ.validation import ConfigError
 
 GRID = [float(q) for q in range(31)]
 ALPHA, BETA = 0.36, 0.95
@@ -29,7 +29,7 @@ def onehot(k: int, size: int = 31) -> list[float]:
 def build(kind: str, batch_size: int, **changes):
     entry = get_entry(kind)
     config = dataclasses.replace(entry.config_class(), **changes)
-    return entry.build(types.SimpleNamespace(economy=config), batch_size, torch.device("cpu"), torch.float64)
+    return entry.build(types.SimpleNamespace(economy=config, spaces=None), batch_size, torch.device("cpu"), torch.float64)
 
 
 # ------------------------------------------------------------------ cournot

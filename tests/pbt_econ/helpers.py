@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pbt_econ.config import load_config
+from pbt_econ.config.load import load_config
 
 
 def small_config(**training):

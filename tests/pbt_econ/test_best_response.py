@@ -10,12 +10,12 @@ import math
 import pytest
 import torch
 
-from pbt_econ.best_response import best_response, deviate
 from pbt_econ.best_response.__main__ import main as br_main
-from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.member import Member, load_member
-from pbt_econ.tables import read_table
+from pbt_econ.config.load import BestResponseConfig, load_config
+from pbt_econ.core.checkpoints import CheckpointError
+from pbt_econ.core.tables import read_table
+from pbt_econ.equilibrium.best_response import best_response, deviate
+from pbt_econ.learning.member import Member, load_member
 
 AGENT_TYPES = ("consumer", "firm", "government")
 
@@ -169,7 +169,7 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
 
 
 def test_unfinished_search_uses_each_members_newest_segment(tmp_path):
-    from pbt_econ.rundir import find_checkpoints
+    from pbt_econ.core.rundir import find_checkpoints
 
     for member in ("m000", "m001"):
         for seg in (1, 2):
@@ -206,9 +206,9 @@ def test_before_after_and_untrained_share_spec_episodes_and_random_numbers():
 def test_outcome_descriptors_come_from_the_before_evaluation():
     """The search's outcome row is described by the very rollouts its epsilon was measured on: with one
     evaluation seed exactly the "before" evaluation; with K seeds their mean, the first being "before"."""
-    from pbt_econ.config import AnalysisConfig
-    from pbt_econ.records import Descriptors
-    from pbt_econ.seeds import stream_seed
+    from pbt_econ.config.load import AnalysisConfig
+    from pbt_econ.core.seeds import stream_seed
+    from pbt_econ.learning.records import Descriptors
     from populations.actor import MemberWorker
 
     config = dataclasses.replace(small_config(), best_response=BestResponseConfig(episodes=2, eval_episodes=2),

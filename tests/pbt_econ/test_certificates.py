@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from pbt_econ.best_response import assess_outcome
-from pbt_econ.best_response.certificates import per_agent_returns
-from pbt_econ.config import load_config
+from pbt_econ.config.episode import evaluation_spec
+from pbt_econ.config.load import load_config
 from pbt_econ.economies.cournot import solution
-from pbt_econ.episode import evaluation_spec
-from pbt_econ.member import Member
-from pbt_econ.outcomes import outcome_row
-from pbt_econ.verdicts import paired_gain, verdict, worst_verdict
+from pbt_econ.equilibrium.best_response import assess_outcome
+from pbt_econ.equilibrium.best_response.certificates import per_agent_returns
+from pbt_econ.equilibrium.outcomes import outcome_row
+from pbt_econ.equilibrium.verdicts import paired_gain, verdict, worst_verdict
+from pbt_econ.learning.member import Member
 
 SETTINGS = ["training.batch_size=4", "best_response.eval_episodes=1", "best_response.episodes=1",
             "economy.num_firms=3", "economy.quantities=[0, 5, 10, 15, 20, 25, 30]"]

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.checkpoints import CheckpointError
-from pbt_econ.member import Member, load_member
+from pbt_econ.core.checkpoints import CheckpointError
+from pbt_econ.learning.member import Member, load_member
 from tests.pbt_econ.helpers import small_config
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pbt_econ.config import CONFIG_DIR, RunConfig, config_from_dict, config_to_dict, load_config, load_curriculum
-from pbt_econ.validation import ConfigError
+from pbt_econ.config.load import CONFIG_DIR, RunConfig, config_from_dict, config_to_dict, load_config, load_curriculum
+from pbt_econ.core.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:

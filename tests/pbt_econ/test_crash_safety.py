@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pbt_econ.tables import read_table
+from pbt_econ.core.tables import read_table
 from pbt_econ.train import main as train_main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from pbt_econ.config import load_curriculum
-from pbt_econ.curriculum import AgentCurriculum, Curriculum, MaskSchedule
-from pbt_econ.episode import best_response_spec, evaluation_spec
-from pbt_econ.validation import ConfigError
+from pbt_econ.config.curriculum import AgentCurriculum, Curriculum, MaskSchedule
+from pbt_econ.config.episode import best_response_spec, evaluation_spec
+from pbt_econ.config.load import load_curriculum
+from pbt_econ.core.errors import ConfigError
 
 AGENT_TYPES = ("consumer", "firm", "government")
 

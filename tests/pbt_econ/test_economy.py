@@ -12,8 +12,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pbt_econ.core.errors import ConfigError
 from pbt_econ.economy import Actions, Economy, EconomyConfig, EconomyState
-from pbt_econ.validation import ConfigError
 
 D = torch.float64
 

@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
-from pbt_econ.best_response import best_response
-from pbt_econ.config import BestResponseConfig, load_config
-from pbt_econ.member import Member
-from pbt_econ.outcomes import outcome_row
-from pbt_econ.validation import ConfigError
+from pbt_econ.config.load import BestResponseConfig, load_config
+from pbt_econ.core.errors import ConfigError
+from pbt_econ.equilibrium.best_response import best_response
+from pbt_econ.equilibrium.outcomes import outcome_row
+from pbt_econ.learning.member import Member
 
 SMALL = ["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=4", "training.log_every=5",
          "training.hidden_size=32", "curriculum=none"]
@@ -81,7 +81,7 @@ def test_bad_fixed_values_name_the_field_and_the_allowed_values(fixed, message):
 
 
 def test_fixed_policy_survives_checkpoints(tmp_path):
-    from pbt_econ.member import load_member
+    from pbt_econ.learning.member import load_member
 
     cfg = load_config(overrides=SMALL + ["fixed={government: {income_tax: 0.4, corporate_tax: 0.0}}"])
     member = Member(cfg, seed=3)

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.curriculum import AgentCurriculum, Curriculum
-from pbt_econ.member import Member
-from pbt_econ.rollout import NonFiniteError
+from pbt_econ.config.curriculum import AgentCurriculum, Curriculum
+from pbt_econ.learning.member import Member
+from pbt_econ.learning.rollout import NonFiniteError
 from tests.pbt_econ.helpers import small_config
 
 
@@ -79,7 +79,7 @@ def test_nan_guard_fires_on_injected_non_finite_reward(monkeypatch):
 def test_nan_in_a_later_minibatch_leaves_every_parameter_unchanged(monkeypatch):
     """A non-finite loss in the government's second minibatch, after consumers and firms (and the
     government's first minibatch) have stepped, must leave *all* policies and optimisers as they were."""
-    import pbt_econ.ppo as ppo
+    import pbt_econ.learning.ppo as ppo
 
     cfg = small_config(minibatches=2, update_epochs=2)
     member = Member(dataclasses.replace(cfg, curriculum=Curriculum(name="all")), seed=4)  # everyone learns
@@ -112,8 +112,8 @@ def _indebted(member, consumer_budget=-1e9, firm_budget=-1e9):
     """Make every economy of ``member`` start deep in debt, so the no-Ponzi penalty bites."""
     real_reset = member.economy.reset
 
-    def reset(theta_scale=1.0):
-        s = real_reset(theta_scale=theta_scale)
+    def reset(theta_scale=1.0, generator=None):
+        s = real_reset(theta_scale=theta_scale, generator=generator)
         return dataclasses.replace(s, consumer_budget=torch.full_like(s.consumer_budget, consumer_budget),
                                    firm_budget=torch.full_like(s.firm_budget, firm_budget))
 
@@ -121,9 +121,9 @@ def _indebted(member, consumer_budget=-1e9, firm_budget=-1e9):
 
 
 def test_no_ponzi_penalty_and_multipliers_move_only_for_learning_types():
-    from pbt_econ.best_response import deviate
-    from pbt_econ.episode import best_response_spec, evaluation_spec
-    from pbt_econ.rollout import no_ponzi_violation
+    from pbt_econ.config.episode import best_response_spec, evaluation_spec
+    from pbt_econ.equilibrium.best_response import deviate
+    from pbt_econ.learning.rollout import no_ponzi_violation
 
     cfg = small_config(**{"no_ponzi.enabled": "true", "no_ponzi.initial_multiplier": 0.5,
                           "no_ponzi.multiplier_lr": 0.01})

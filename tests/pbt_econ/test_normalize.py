@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.member import Member, load_member
-from pbt_econ.normalize import RunningMoments, discounted_returns
+from pbt_econ.learning.member import Member, load_member
+from pbt_econ.learning.normalize import RunningMoments, discounted_returns
 from tests.pbt_econ.helpers import small_config
 
 

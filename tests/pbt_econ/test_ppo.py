@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pbt_econ import policies
-from pbt_econ.config import AgentTrainingConfig, TrainingConfig
-from pbt_econ.ppo import gae, update_policy
-from pbt_econ.rollout import Trajectory
+from pbt_econ.config.load import AgentTrainingConfig, TrainingConfig
+from pbt_econ.learning import policies
+from pbt_econ.learning.ppo import gae, update_policy
+from pbt_econ.learning.rollout import Trajectory
 
 
 def test_gae_on_three_steps_by_hand():

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 import torch
 
-from pbt_econ.best_response import BestResponseRow, assess_outcome
-from pbt_econ.config import load_config
-from pbt_econ.member import Member
-from pbt_econ.refine import RefineRound, adoptable, classify, refine
+from pbt_econ.config.load import load_config
+from pbt_econ.equilibrium.best_response import BestResponseRow, assess_outcome
+from pbt_econ.equilibrium.refine import RefineRound, adoptable, classify, refine
+from pbt_econ.learning.member import Member
 
 
 def _row(t, verdict, rel, start="learned", deviation="type"):

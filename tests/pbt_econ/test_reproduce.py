@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from pbt_econ.economies.rbc.reproduce.plan import SCALES, load_preset, plan_runs, run_config
+from pbt_econ.core.tables import read_table
 from pbt_econ.reproduce.__main__ import main
-from pbt_econ.tables import read_table
+from pbt_econ.studies.paper.plan import SCALES, load_preset, plan_runs, run_config
 
 TINY = ["economy.num_consumers=4", "economy.num_firms=2", "training.batch_size=8", "training.hidden_size=32",
         "training.episodes=6", "training.log_every=3", "training.checkpoint_every=3", "best_response.episodes=2",

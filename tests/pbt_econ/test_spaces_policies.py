@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from pbt_econ import policies
 from pbt_econ.economies.rbc.observe import symlog
 from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig
 from pbt_econ.economy import EconomyConfig
+from pbt_econ.learning import policies
 
 
 def test_decode_and_masks():

@@ -12,7 +12,7 @@ def test_train_cli_writes_outputs_and_resumes(tmp_path, capsys):
     args = ["--set", "economy.num_consumers=4", "--set", "training.batch_size=8", "--set", "training.log_every=5",
             "--set", "training.checkpoint_every=10", "--out", str(out), "--no-progress"]
     assert train_main(args + ["--episodes", "10"]) == 0
-    from pbt_econ.tables import read_table
+    from pbt_econ.core.tables import read_table
 
     rows = read_table(out / "metrics.parquet", "metrics").to_pylist()
     assert [r["episode"] for r in rows] == [5, 10]
@@ -28,7 +28,7 @@ def test_train_cli_writes_outputs_and_resumes(tmp_path, capsys):
 
 
 def test_resume_refuses_overrides_it_would_not_apply(tmp_path, capsys):
-    from pbt_econ.tables import read_table
+    from pbt_econ.core.tables import read_table
 
     out = tmp_path / "run"
     args = ["--set", "economy.num_consumers=4", "--set", "training.batch_size=4", "--set", "training.log_every=5",
@@ -47,8 +47,8 @@ def test_resume_refuses_overrides_it_would_not_apply(tmp_path, capsys):
 def test_rows_are_durable_before_the_checkpoint_that_covers_them(tmp_path, monkeypatch, capsys):
     """A crash right after the metrics write and before the checkpoint: resume drops the extra rows
     and re-trains them, so nothing is lost or duplicated and the result equals an uninterrupted run."""
-    from pbt_econ import member as member_module
-    from pbt_econ.tables import read_table
+    from pbt_econ.core.tables import read_table
+    from pbt_econ.learning import member as member_module
 
     args = ["--set", "economy.num_consumers=4", "--set", "training.batch_size=4", "--set", "training.log_every=2",
             "--set", "training.checkpoint_every=4", "--no-progress"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pbt_econ.config import load_config
+from pbt_econ.config.load import load_config
 
 TINY = [
     "name=tiny",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pbt_econ.config import CONFIG_DIR
-from pbt_econ.tables import read_table
+from pbt_econ.config.load import CONFIG_DIR
+from pbt_econ.core.tables import read_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,7 +140,7 @@ def test_local_search_ray_listeners_and_token_authentication(tmp_path):
     protection is token authentication: start_ray keeps it on, and an unauthenticated client fails."""
     code = """
 import json, os, sys, ray
-from pbt_econ.config import load_config
+from pbt_econ.config.load import load_config
 from populations.members import start_ray
 start_ray(load_config(overrides=["population.num_cpus=1"]), None)
 node = ray._private.worker.global_worker.node
@@ -176,7 +176,7 @@ ray.shutdown()
 
 
 def test_start_ray_refuses_to_turn_token_authentication_off(monkeypatch):
-    from pbt_econ.config import load_config
+    from pbt_econ.config.load import load_config
     from populations.members import SearchError, start_ray
 
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")

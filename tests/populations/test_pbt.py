@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pbt_econ.config import SearchParam
+from pbt_econ.config.load import SearchParam
 from populations.pbt import perturb, plan_exploits, quantile_split
 
 
@@ -71,7 +71,7 @@ class FakeTrials:
 def test_plan_step_is_a_pure_decision():
     import random
 
-    from pbt_econ.config import PopulationConfig, SearchParam
+    from pbt_econ.config.load import PopulationConfig, SearchParam
     from populations.pbt import plan_step
 
     space = {"training.consumer.lr": SearchParam(1e-4, 1e-2, log=True),
@@ -103,7 +103,7 @@ def test_plan_step_is_a_pure_decision():
 def test_plan_step_with_restarts_copies_elites_instead_of_niche_tops():
     import random
 
-    from pbt_econ.config import PopulationConfig, SearchParam
+    from pbt_econ.config.load import PopulationConfig, SearchParam
     from populations.archive import Elite, Restart
     from populations.pbt import plan_step
 

@@ -9,8 +9,8 @@ import math
 import optuna
 import pytest
 
+from pbt_econ.core.tables import read_table
 from pbt_econ.search import main as search_main
-from pbt_econ.tables import read_table
 from populations.driver import run_search
 
 ray = pytest.importorskip("ray")
@@ -100,7 +100,7 @@ def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tm
         run_search(tiny_config, tmp_path, show_progress=False, on_segment=interrupt)
     assert json.loads((tmp_path / "driver.json").read_text())["segment"] == stop_after + 1
     result = run_search(tiny_config, tmp_path, resume=True, show_progress=False)
-    from pbt_econ.tables import flatten
+    from pbt_econ.core.tables import flatten
 
     assert comparable([flatten(o) for o in result.outcomes]) == comparable([flatten(o) for o in baseline[1].outcomes])
     rows = read_table(tmp_path / "metrics.parquet", "metrics").to_pylist()
@@ -186,7 +186,7 @@ every member stall after segment 1, so restarts from the archive surely happen."
 
 @pytest.fixture(scope="module")
 def qd_baseline(local_ray, tmp_path_factory):
-    from pbt_econ.config import dump_config, load_config
+    from pbt_econ.config.load import dump_config, load_config
     from tests.populations.conftest import TINY
 
     config = load_config(overrides=TINY + QD)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from pbt_econ.config import Objective, PopulationConfig, load_config
-from pbt_econ.validation import ConfigError
+from pbt_econ.config.load import Objective, PopulationConfig, load_config
+from pbt_econ.core.errors import ConfigError
 from populations.study import SegmentTrials, distributions, open_study
 
 

@@ -5,6 +5,7 @@
 """
 
 from pbt_econ.economies.coordination import solution
+from pbt_econ.economies.coordination.known import KNOWN
 from pbt_econ.economies.coordination.model import (
     CoordinationActions,
     CoordinationConfig,
@@ -14,9 +15,9 @@ from pbt_econ.economies.coordination.model import (
 )
 from pbt_econ.economies.protocol import EconomyEntry
 
-__all__ = ["ENTRY", "CoordinationActions", "CoordinationConfig", "CoordinationEconomy", "CoordinationState",
+__all__ = ["ENTRY", "KNOWN", "CoordinationActions", "CoordinationConfig", "CoordinationEconomy", "CoordinationState",
            "solution"]
 
 ENTRY = EconomyEntry(kind="coordination", config_class=CoordinationConfig, build=build,
                      description="technology adoption with increasing returns: adopters earn theta m / N - kappa",
-                     extras={"solution": solution})
+                     known_answer=KNOWN)

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import torch
 
+from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.grids import range_mask
-from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Regime
-from pbt_econ.validation import ConfigError, check_number
+from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["ACTIVE_ABOVE", "IDLE_BELOW", "CoordinationActions", "CoordinationConfig", "CoordinationEconomy",
            "CoordinationState", "build"]
@@ -126,14 +126,13 @@ class _Summary:
         return out
 
 
-class CoordinationEconomy:
+class CoordinationEconomy(Economy):
     """``B`` copies of the adoption game (built by :func:`build`). :meth:`step` is pure and deterministic."""
 
     kind = "coordination"
     descriptors = DESCRIPTORS
     regimes = REGIMES
     fitness_descriptor = "welfare"
-    anneals_disutility = True
     """The curriculum's ``theta_scale`` (``theta_anneal``) scales the return to adoption ``theta``: early in
     training adopting is dominated, so learners settle idle before the full game begins (the search's
     route to the all-idle equilibrium; configs/coordination.yaml)."""
@@ -155,7 +154,7 @@ class CoordinationEconomy:
         )
 
     # ------------------------------------------------------------------ protocol
-    def reset(self, theta_scale: float = 1.0) -> CoordinationState:
+    def reset(self, theta_scale: float = 1.0, generator: torch.Generator | None = None) -> CoordinationState:
         """Clock at 0; ``theta_scale`` multiplies ``theta`` for the episode (1: the game itself)."""
         zeros = torch.zeros(self.batch_size, device=self.device, dtype=self.dtype)
         return CoordinationState(time=zeros, return_scale=zeros + float(theta_scale))

@@ -5,11 +5,12 @@
 """
 
 from pbt_econ.economies.cournot import solution
+from pbt_econ.economies.cournot.known import KNOWN
 from pbt_econ.economies.cournot.model import CournotActions, CournotConfig, CournotEconomy, CournotState, build
 from pbt_econ.economies.protocol import EconomyEntry
 
-__all__ = ["ENTRY", "CournotActions", "CournotConfig", "CournotEconomy", "CournotState", "solution"]
+__all__ = ["ENTRY", "KNOWN", "CournotActions", "CournotConfig", "CournotEconomy", "CournotState", "solution"]
 
 ENTRY = EconomyEntry(kind="cournot", config_class=CournotConfig, build=build,
                      description="a Cournot market: N firms, linear inverse demand P = a - b Q, marginal cost c",
-                     extras={"solution": solution})
+                     known_answer=KNOWN)

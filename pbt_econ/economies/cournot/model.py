@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.cournot import solution
 from pbt_econ.economies.grids import range_mask
-from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Regime
-from pbt_econ.validation import ConfigError, check_number
+from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["CournotActions", "CournotConfig", "CournotEconomy", "CournotState", "build"]
 
@@ -123,13 +123,12 @@ class _Summary:
         return out
 
 
-class CournotEconomy:
+class CournotEconomy(Economy):
     """``B`` copies of the Cournot market (built by :func:`build`). :meth:`step` is pure and deterministic."""
 
     kind = "cournot"
     descriptors = DESCRIPTORS
     fitness_descriptor = "welfare"
-    anneals_disutility = False
 
     def __init__(self, config: CournotConfig, batch_size: int, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
@@ -160,7 +159,7 @@ class CournotEconomy:
         )
 
     # ------------------------------------------------------------------ protocol
-    def reset(self, theta_scale: float = 1.0) -> CournotState:
+    def reset(self, theta_scale: float = 1.0, generator: torch.Generator | None = None) -> CournotState:
         """Clock at 0 (``theta_scale`` is ignored: nothing anneals)."""
         return CournotState(time=torch.zeros(self.batch_size, device=self.device, dtype=self.dtype))
 

@@ -5,11 +5,12 @@
 """
 
 from pbt_econ.economies.growth import solution
+from pbt_econ.economies.growth.known import KNOWN
 from pbt_econ.economies.growth.model import GrowthActions, GrowthConfig, GrowthEconomy, GrowthState, build
 from pbt_econ.economies.protocol import EconomyEntry
 
-__all__ = ["ENTRY", "GrowthActions", "GrowthConfig", "GrowthEconomy", "GrowthState", "solution"]
+__all__ = ["ENTRY", "KNOWN", "GrowthActions", "GrowthConfig", "GrowthEconomy", "GrowthState", "solution"]
 
 ENTRY = EconomyEntry(kind="growth", config_class=GrowthConfig, build=build,
                      description="finite-horizon Brock-Mirman growth: log utility, y = z k^alpha, full depreciation",
-                     extras={"solution": solution})
+                     known_answer=KNOWN)

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.growth import solution
-from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Regime
-from pbt_econ.validation import ConfigError, check_number
+from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["GrowthActions", "GrowthConfig", "GrowthEconomy", "GrowthState", "build"]
 
@@ -149,12 +149,11 @@ class _Summary:
         return out
 
 
-class GrowthEconomy:
+class GrowthEconomy(Economy):
     """``B`` copies of the growth economy (built by :func:`build`)."""
 
     kind = "growth"
     fitness_descriptor = "welfare"
-    anneals_disutility = False
     trivial_savings = 0.02
     """Mean savings rate below which the outcome counts as trivial (households eat their capital)."""
 
@@ -196,10 +195,12 @@ class GrowthEconomy:
         )
 
     # ------------------------------------------------------------------ protocol
-    def reset(self, theta_scale: float = 1.0) -> GrowthState:
-        """Capital :math:`k_0` everywhere and a fresh shock path from the generator (``theta_scale`` ignored)."""
+    def reset(self, theta_scale: float = 1.0, generator: torch.Generator | None = None) -> GrowthState:
+        """Capital :math:`k_0` everywhere and a fresh shock path drawn from ``generator`` (the caller's stream;
+        ``None``: the economy's own, seeded by ``seed``); ``theta_scale`` is ignored."""
         cfg, B, H = self.config, self.batch_size, self.config.num_households
-        normal = torch.randn((B, cfg.horizon + 2, H), generator=self.generator, dtype=torch.float64)
+        gen = self.generator if generator is None else generator
+        normal = torch.randn((B, cfg.horizon + 2, H), generator=gen, dtype=torch.float64, device=gen.device)
         path = torch.exp(cfg.sigma * normal - 0.5 * cfg.sigma ** 2).to(self.device, self.dtype)
         kw = {"device": self.device, "dtype": self.dtype}
         return GrowthState(time=torch.zeros(B, **kw), capital=torch.full((B, H), float(cfg.initial_capital), **kw),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pbt_econ.validation import ConfigError, check_number
+from pbt_econ.core.errors import ConfigError, check_number
 
 __all__ = ["EconomyConfig"]
 

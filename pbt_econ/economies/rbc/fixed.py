@@ -10,7 +10,7 @@ That type then plays exactly this action in every step of training,
 evaluation and best response (its policy network is never asked), is never
 updated, and is reported as fixed rather than checked by best response.
 Values must lie on the type's grid (``spaces:``); anything else is a
-:class:`~pbt_econ.validation.ConfigError` naming the field and the allowed
+:class:`~pbt_econ.core.errors.ConfigError` naming the field and the allowed
 values.
 
 ==============  ==============================================================
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 
+from pbt_econ.core.errors import ConfigError
 from pbt_econ.economies.rbc.spaces import SpacesConfig
-from pbt_econ.validation import ConfigError
 
 __all__ = ["FIXED_ACTIONS", "fixed_indices"]
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.rbc.config import EconomyConfig
-from pbt_econ.validation import ConfigError, check_number
 
 __all__ = [
     "Actions",
@@ -137,7 +137,7 @@ class StepInfo(dict):
 class Economy:
     """``B`` copies of one economy on one device, in one floating dtype.
 
-    Called by :func:`pbt_econ.rollout.rollout` once per episode (:meth:`reset`) and once per step
+    Called by :func:`pbt_econ.learning.rollout.rollout` once per episode (:meth:`reset`) and once per step
     (:meth:`step`). Both are pure functions of their arguments and the config.
     """
 
@@ -160,7 +160,7 @@ class Economy:
         self._capital = torch.tensor(config.capital_at_reset(), **kw)
         self._alpha = torch.tensor(config.alpha_per_firm(), **kw)
 
-    def reset(self, theta_scale: float = 1.0) -> EconomyState:
+    def reset(self, theta_scale: float = 1.0, generator: torch.Generator | None = None) -> EconomyState:
         """The initial state of docs/model.md §4, ``theta`` multiplied by ``theta_scale``."""
         cfg, B, C, F = self.config, self.batch_size, self.config.num_consumers, self.config.num_firms
         kw = {"device": self.device, "dtype": self.dtype}

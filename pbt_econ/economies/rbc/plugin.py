@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import torch
 
+from pbt_econ.economies import protocol
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Regime
 from pbt_econ.economies.rbc.config import EconomyConfig
 from pbt_econ.economies.rbc.fixed import fixed_indices
@@ -116,24 +117,31 @@ class _Summary:
         return out
 
 
-class RBCEconomy:
+class RBCEconomy(protocol.Economy):
     """``B`` copies of the RBC economy behind the generic protocol (built by :data:`ENTRY`)."""
 
     kind = "rbc"
     descriptors = DESCRIPTORS
     regimes = REGIMES
     fitness_descriptor = "welfare"
-    anneals_disutility = True
-    archive_axes = ("export_share", "income_tax")
-    """Default descriptors of the quality-diversity archive's grid."""
-    relations = RELATIONS
-    spectrum_axes = (("price", "hours"), ("income_tax", "welfare"))
-    console_columns = (("welfare", "welfare", 10, ".4g"), ("hours", "hours", 8, ".0f"), ("price", "price", 8, ".0f"),
-                       ("wage", "wage", 7, ".1f"), ("production", "prod", 8, ".3g"), ("income_tax", "tax_i", 7, ".2f"),
-                       ("corporate_tax", "tax_c", 7, ".2f"))
-    """``(descriptor, header, width, format)`` of the console summary of a search."""
-    report_columns = ("welfare", "price", "wage", "hours", "consumption", "production", "exports", "income_tax",
-                      "corporate_tax")
+
+    def archive_axes(self) -> tuple[str, str]:
+        return "export_share", "income_tax"
+
+    def relations(self) -> tuple[tuple[str, str, str], ...]:
+        return RELATIONS
+
+    def spectrum_axes(self) -> tuple[tuple[str, str], ...]:
+        return ("price", "hours"), ("income_tax", "welfare")
+
+    def console_columns(self) -> tuple[tuple[str, str, int, str], ...]:
+        return (("welfare", "welfare", 10, ".4g"), ("hours", "hours", 8, ".0f"), ("price", "price", 8, ".0f"),
+                ("wage", "wage", 7, ".1f"), ("production", "prod", 8, ".3g"), ("income_tax", "tax_i", 7, ".2f"),
+                ("corporate_tax", "tax_c", 7, ".2f"))
+
+    def report_columns(self) -> tuple[str, ...]:
+        return ("welfare", "price", "wage", "hours", "consumption", "production", "exports", "income_tax",
+                "corporate_tax")
 
     def __init__(self, config: EconomyConfig, spaces: SpacesConfig, batch_size: int,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
@@ -159,7 +167,8 @@ class RBCEconomy:
         )
 
     # ------------------------------------------------------------------ protocol
-    def reset(self, theta_scale: float = 1.0) -> EconomyState:
+    def reset(self, theta_scale: float = 1.0, generator: torch.Generator | None = None) -> EconomyState:
+        """The model's initial state (deterministic: the RBC draws no shocks, so ``generator`` is unused)."""
         return self.model.reset(theta_scale=theta_scale)
 
     def observe(self, state: EconomyState) -> dict[str, torch.Tensor]:
@@ -197,8 +206,8 @@ class RBCEconomy:
     def budgets(self, state: EconomyState) -> dict[str, torch.Tensor]:
         return {"consumer": state.consumer_budget, "firm": state.firm_budget}
 
-    budget_scales = {"consumer": 1000.0, "firm": 100000.0}
-    """Money per unit of no-Ponzi penalty, per type (``training.no_ponzi.budget_scale`` overrides)."""
+    def budget_scales(self) -> Mapping[str, float]:
+        return {"consumer": 1000.0, "firm": 100000.0}
 
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         return fixed_indices({agent_type: dict(values)}, self.spaces_config, self.config.num_firms)[agent_type]
@@ -235,5 +244,5 @@ class RBCEconomy:
 
 def build(run_config, batch_size: int, device: torch.device, dtype: torch.dtype) -> RBCEconomy:
     """The RBC economy of ``run_config.economy`` and ``run_config.spaces`` (grids; default if absent)."""
-    spaces = getattr(run_config, "spaces", None) or SpacesConfig()
+    spaces = run_config.spaces or SpacesConfig()
     return RBCEconomy(run_config.economy, spaces, batch_size, device, dtype)

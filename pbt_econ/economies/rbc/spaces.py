@@ -11,7 +11,7 @@ operation (inverse-CDF sampling over ``[N, H, K]``, one uniform per head), not a
 * government: one joint head over income tax x corporate tax.
 
 Padding entries and entries excluded by a curriculum mask are set to
-:data:`pbt_econ.policies.MASKED_LOGIT` (finite, so that ``p * log p`` stays 0, not NaN).
+:data:`pbt_econ.learning.policies.MASKED_LOGIT` (finite, so that ``p * log p`` stays 0, not NaN).
 
 Observations are encoded by :mod:`pbt_econ.economies.rbc.observe`.
 """
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.grids import range_mask
 from pbt_econ.economies.rbc.config import EconomyConfig
 from pbt_econ.economies.rbc.model import Actions
-from pbt_econ.validation import ConfigError, check_number
 
 __all__ = ["ActionSpaces", "SpacesConfig"]
 

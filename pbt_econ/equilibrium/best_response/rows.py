@@ -1,0 +1,114 @@
+"""Rows of ``best_response.parquet`` and what one best-response check returns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pbt_econ.equilibrium.verdicts import paired_gain, verdict
+from pbt_econ.learning.records import EvalResult
+
+__all__ = ["BestResponseReport", "BestResponseRow", "make_row"]
+
+
+@dataclass(frozen=True)
+class BestResponseRow:
+    """One row of ``best_response.parquet``: one (member, type, start) deviation.
+
+    Rewards are mean per-agent episode returns of ``agent_type`` (the economy's reward descriptor); ``*_ci95`` are half-widths of normal 95% intervals.
+    """
+
+    member_id: str
+    agent_type: str
+    start: str
+    """``learned`` (continue from the member's policy), ``scratch`` (fresh policy) or ``constant``
+    (an exact certificate: one constant action, no training)."""
+    episodes: int
+    reward_before: float
+    reward_before_ci95: float
+    reward_after: float
+    reward_after_ci95: float
+    reward_untrained: float
+    """The type's reward under the untrained policies (start of the member's training)."""
+    epsilon_abs: float
+    epsilon_rel: float
+    """``epsilon_abs / |reward_before|``."""
+    epsilon_rel_improvement: float
+    """``epsilon_abs / (reward_before - reward_untrained)``; NaN if training did not improve."""
+    tolerance: float
+    passes: bool
+    """``epsilon_rel_improvement <= tolerance`` (``epsilon_rel`` when that is NaN)."""
+    member_episode: int
+    eval_seed: int
+    deviation: str = "type"
+    """``type`` (every agent of the type deviates together) or ``unilateral`` (one agent, ``agent``)."""
+    agent: int = -1
+    """The deviating agent's index for a unilateral deviation (-1: type-level)."""
+    action: str = ""
+    """The constant action of a certificate (``start = constant``), as ``name=value`` pairs."""
+    gain_ci95: float = float("nan")
+    """Half-width of the 95% interval of ``epsilon_abs`` from the paired per-economy differences
+    (common random numbers); NaN when not computable."""
+    verdict: str = ""
+    """``verified`` (interval of the relative gain below the tolerance), ``violated`` (above it) or
+    ``inconclusive`` (docs/model.md §6)."""
+    gain_quarter: float = float("nan")
+    """Trained deviations: the gain (after - before) after a quarter of ``episodes``; NaN for certificates."""
+    gain_half: float = float("nan")
+    """Trained deviations: the gain after half of ``episodes``."""
+    converged: bool = True
+    """Trained deviations: the last half of the budget added less than half the tolerance (relative to
+    the same reference as ``epsilon_rel_improvement``); certificates are exact, so always true."""
+
+
+@dataclass(frozen=True)
+class BestResponseReport:
+    """What :func:`best_response` measured: one row per deviation, and the shared evaluations.
+
+    ``before`` describes the member's outcome (its ``stats.descriptors`` go
+    into ``outcomes.parquet``); ``untrained`` is the same evaluation of the
+    member's policies at episode 0.
+    """
+
+    rows: list[BestResponseRow]
+    before: EvalResult
+    untrained: EvalResult
+
+
+def _ci95(values: list[float]) -> float:
+    n = len(values)
+    if n < 2:
+        return math.nan
+    m = sum(values) / n
+    return 1.96 * math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n)
+
+
+def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, before: list[float],
+             after: list[float], untrained: float, tolerance: float, member_episode: int, eval_seed: int,
+             deviation: str = "type", agent: int = -1, action: str = "",
+             gains_along: tuple[float, float] = (math.nan, math.nan)) -> BestResponseRow:
+    """One row from paired per-economy returns ``before`` and ``after`` (the deviating agents' own mean
+    episode returns, common random numbers). ``untrained``: the reference policy's mean return (the
+    relative gain divides by ``before - untrained`` when positive, else by ``|before|``);
+    ``gains_along``: a trained deviation's gains at a quarter and half of its budget."""
+    r_before, r_after = sum(before) / len(before), sum(after) / len(after)
+    eps = max(0.0, r_after - r_before)
+    improvement = r_before - untrained
+    rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
+    rel_imp = eps / improvement if improvement > 0 else math.nan
+    gain, ci = paired_gain(after, before)
+    reference = improvement if improvement > 0 else abs(r_before)
+    trained = start != "constant"
+    converged = True
+    if trained:
+        last_half = r_after - r_before - gains_along[1]
+        converged = bool(math.isfinite(last_half) and reference > 0 and last_half / reference < tolerance / 2)
+    return BestResponseRow(
+        member_id=member_id, agent_type=agent_type, start=start, episodes=episodes,
+        reward_before=r_before, reward_before_ci95=_ci95(before), reward_after=r_after, reward_after_ci95=_ci95(after),
+        reward_untrained=untrained, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
+        tolerance=tolerance, passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tolerance),
+        member_episode=member_episode, eval_seed=eval_seed, deviation=deviation, agent=agent, action=action,
+        gain_ci95=ci, verdict=verdict(gain, ci, reference, tolerance), gain_quarter=gains_along[0],
+        gain_half=gains_along[1], converged=converged)
+

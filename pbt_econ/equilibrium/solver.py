@@ -1,0 +1,270 @@
+"""The deviation-aware solver: from checking an outcome to finding an ε-equilibrium (docs/model.md §7).
+
+Shared-policy PPO learns responses only to what happens on its own training path, so a deviation that
+never happens there (one firm that pays nothing) meets no learned response. Equilibrium solvers avoid
+that self-confirming trap by putting the deviations they find into the training of the others
+(OpenSpiel's ``psro_v2``, fictitious play). One round of :func:`solve` reads like a PSRO iteration:
+
+1. **check** (``update_empirical_gamestate``): best response on the outcome, type-level and unilateral,
+   trained and certified (:func:`~pbt_econ.equilibrium.best_response.check.assess_outcome`); its gains
+   are the round's exploitability (:class:`Exploitability`);
+2. **pool**: every violated constant deviation (a certificate: type-level, or one agent's) joins a pool
+   of frozen opponents of its type (:class:`PoolEntry`);
+3. **meta-solve** (``update_meta_strategies``): a mixture over the pool, ``uniform`` or ``regret``
+   (each entry in proportion to its last measured positive gain against the current profile: regret
+   matching with the deviations as the opponent's strategies);
+4. **train** (``update_agents``): every learning type trains on; in a share of each batch's economy
+   copies one pooled deviation drawn from the mixture is played (by one agent, or by the whole type),
+   and its players' own transitions do not train the shared policy (:class:`~pbt_econ.learning.rollout.
+   PoolPlay`): everyone else learns to respond to it.
+
+The loop stops when every check is ``verified``, at its round budget, when the pool is empty while a
+check is still violated (only trained deviations, which the pool does not hold, are violated), or on
+cycling of the outcome (:func:`~pbt_econ.equilibrium.cycling.detect_cycle`), and says which.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from pbt_econ.config.episode import with_fixed
+from pbt_econ.core.seeds import stream_seed
+from pbt_econ.equilibrium.best_response.certificates import certifiable
+from pbt_econ.equilibrium.best_response.check import assess_outcome
+from pbt_econ.equilibrium.cycling import detect_cycle
+from pbt_econ.learning.rollout import PoolPlay
+
+__all__ = ["ENDINGS", "Exploitability", "PoolEntry", "SolveResult", "SolveRound", "exploitability", "mixture",
+           "pool_from_rows", "solve", "train_against_pool"]
+
+ENDINGS = ("verified", "budget", "cycling", "nothing to pool", "no rounds")
+"""How a solve ends: every check verified; round budget spent; the outcome cycles; violated checks
+remain but none is a constant deviation the pool can hold; no rounds were asked for."""
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """One frozen deviation of the pool: a constant action of one agent (``agent >= 0``) or a whole type."""
+
+    agent_type: str
+    scope: str
+    """``type`` or ``unilateral``."""
+    agent: int
+    action: int
+    """Joint action index of the type's single head."""
+    label: str
+    gain: float
+    """Last measured relative gain of this deviation against the current profile (the regret)."""
+    added: int
+    """Round in which it joined the pool."""
+
+
+@dataclass(frozen=True)
+class Exploitability:
+    """One type's exploitability at one round: the largest and the summed relative gain, per scope.
+
+    Relative gains are ``epsilon_rel`` of the best-response rows (gain / |reward before|); ``*_ci95``
+    are the half-widths of the largest gain's paired 95% interval, relative too.
+    """
+
+    agent_type: str
+    type_max: float
+    type_max_ci95: float
+    unilateral_max: float
+    unilateral_max_ci95: float
+    unilateral_sum: float
+    verdict: str
+    """The Nash verdict: unilateral deviations where measured, else the type-level ones (as outcomes)."""
+    verdict_type: str
+    """The type-level (coalition, the paper's meta-equilibrium) verdict."""
+
+
+def _rel_ci(row) -> float:
+    ref = abs(row.reward_before)
+    return row.gain_ci95 / ref if ref > 0 and math.isfinite(row.gain_ci95) else math.nan
+
+
+def exploitability(rows) -> list[Exploitability]:
+    """Per checked type, its exploitability from best-response ``rows`` (trained and certified)."""
+    from pbt_econ.equilibrium.verdicts import worst_verdict
+
+    out = []
+    for t in dict.fromkeys(r.agent_type for r in rows):
+        mine = [r for r in rows if r.agent_type == t]
+        typ = [r for r in mine if r.deviation == "type"]
+        uni = [r for r in mine if r.deviation == "unilateral"]
+        best_t = max(typ, key=lambda r: r.epsilon_rel, default=None)
+        best_u = max(uni, key=lambda r: r.epsilon_rel, default=None)
+        out.append(Exploitability(
+            agent_type=t,
+            type_max=max(0.0, best_t.epsilon_rel) if best_t else math.nan,
+            type_max_ci95=_rel_ci(best_t) if best_t else math.nan,
+            unilateral_max=max(0.0, best_u.epsilon_rel) if best_u else math.nan,
+            unilateral_max_ci95=_rel_ci(best_u) if best_u else math.nan,
+            unilateral_sum=sum(max(0.0, r.epsilon_rel) for r in uni) if uni else math.nan,
+            verdict=worst_verdict(r.verdict for r in uni) if uni else worst_verdict(r.verdict for r in typ),
+            verdict_type=worst_verdict(r.verdict for r in typ)))
+    return out
+
+
+def pool_from_rows(member, rows, round_index: int, max_actions: int) -> list[PoolEntry]:
+    """The violated constant deviations of ``rows`` (certificates) that the Nash verdict rests on, as pool
+    entries: one agent's (unilateral) where the type has unilateral rows, else the whole type's (a type of
+    one agent). A whole type of several agents playing a constant is a coalition: nobody of that type would
+    be left to learn a response in those copies, so such rows are reported, not pooled."""
+    grids = certifiable(member, max_actions, check_fixed=False)
+    with_unilateral = {r.agent_type for r in rows if r.deviation == "unilateral"}
+    entries = []
+    for r in rows:
+        if r.start != "constant" or r.verdict != "violated" or r.agent_type not in grids:
+            continue
+        if (r.deviation == "type") == (r.agent_type in with_unilateral):
+            continue
+        action = next((a for a in grids[r.agent_type] if member.economy.describe_action(r.agent_type, a) == r.action),
+                      None)
+        if action is None:
+            continue
+        entries.append(PoolEntry(agent_type=r.agent_type, scope=r.deviation, agent=r.agent, action=action,
+                                 label=r.action, gain=max(0.0, r.epsilon_rel), added=round_index))
+    return entries
+
+
+def mixture(pool: list[PoolEntry], meta_solver: str) -> np.ndarray:
+    """Probabilities over ``pool``: ``uniform``, or ``regret`` (in proportion to each entry's positive
+    last gain; uniform when no entry has a positive gain)."""
+    if not pool:
+        return np.zeros(0)
+    if meta_solver == "uniform":
+        return np.full(len(pool), 1.0 / len(pool))
+    if meta_solver != "regret":
+        raise ValueError(f"meta_solver = {meta_solver!r}: must be 'regret' or 'uniform'")
+    regrets = np.array([max(0.0, e.gain) for e in pool])
+    total = regrets.sum()
+    return regrets / total if total > 0 else np.full(len(pool), 1.0 / len(pool))
+
+
+def _plays(member, pool: list[PoolEntry], weights: np.ndarray, share: float, generator: torch.Generator,
+           batch_size: int) -> tuple[PoolPlay, ...]:
+    """One episode's pooled deviations: ``share`` of the copies, each given one entry drawn from ``weights``."""
+    deviating = max(1, int(round(share * batch_size)))
+    probs = torch.as_tensor(weights, dtype=torch.float64)
+    drawn = torch.multinomial(probs, deviating, replacement=True, generator=generator).tolist()
+    counts = {a.name: a.count for a in member.economy.agent_types}
+    plays = []
+    for copy, k in enumerate(drawn):
+        e = pool[k]
+        copies = torch.zeros(batch_size, dtype=torch.bool, device=member.device)
+        copies[copy] = True
+        agents = torch.zeros(counts[e.agent_type], dtype=torch.bool, device=member.device)
+        if e.scope == "type":
+            agents[:] = True
+        else:
+            agents[e.agent] = True
+        plays.append(PoolPlay(agent_type=e.agent_type, copies=copies, agents=agents, action=(e.action,)))
+    return tuple(plays)
+
+
+def train_against_pool(member, pool: list[PoolEntry], weights: np.ndarray, episodes: int, share: float,
+                       seed: int, progress: Callable[[int], None] | None = None) -> None:
+    """Train ``member`` for ``episodes`` episodes with pooled deviations played in ``share`` of the copies."""
+    generator = torch.Generator()
+    generator.manual_seed(stream_seed(seed, "solve"))
+    batch = member.config.training.batch_size
+    for _ in range(episodes):
+        spec = with_fixed(member.spec_at(member.episode), member.fixed)
+        plays = _plays(member, pool, weights, share, generator, batch) if pool else ()
+        member.train_episode(spec, pool_play=plays)
+        if progress is not None:
+            progress(1)
+
+
+@dataclass(frozen=True)
+class SolveRound:
+    """One round: the outcome's check before this round's training, and what was pooled."""
+
+    round: int
+    member_episode: int
+    exploitability: tuple[Exploitability, ...]
+    verdict: str
+    """The outcome's Nash verdict (worst over types)."""
+    verdict_type: str
+    """The outcome's type-level verdict (worst over types)."""
+    pool_size: int
+    added: tuple[str, ...]
+    """Labels of the deviations that joined the pool in this round (``type:scope:agent:action``)."""
+    mixture: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    rounds: tuple[SolveRound, ...]
+    ending: str
+    final: tuple = ()
+    """``(descriptors, descriptor_se, best-response rows)`` of the last check."""
+    pool: tuple[PoolEntry, ...] = field(default_factory=tuple)
+
+
+def _profile(descriptors: dict[str, float], scale: dict[str, float]) -> np.ndarray:
+    return np.array([descriptors[k] / scale[k] for k in sorted(scale)])
+
+
+def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solver: str, eval_seeds: int,
+          seed: int, log: Callable[[str], None] | None = None) -> SolveResult:
+    """Run up to ``rounds`` solver rounds on ``member`` (trained in place); see the module docstring.
+
+    ``br_config``: the best-response settings of every check; ``episodes`` per round of training;
+    ``share`` of the copies playing a pooled deviation; ``meta_solver`` ``regret`` or ``uniform``;
+    ``seed`` of the solver's own draws (which copies, which entry).
+    """
+    pool: list[PoolEntry] = []
+    history: list[SolveRound] = []
+    profiles: list[np.ndarray] = []
+    scale: dict[str, float] = {}
+    ending = "no rounds"
+    final: tuple = ()
+    say = log or (lambda _msg: None)
+    for k in range(rounds + 1):
+        descriptors, se, rows = assess_outcome(member, br_config, eval_seeds)
+        final = (descriptors, se, rows)
+        ex = tuple(exploitability(rows))
+        from pbt_econ.equilibrium.verdicts import worst_verdict
+
+        verdict = worst_verdict(e.verdict for e in ex)
+        verdict_type = worst_verdict(e.verdict_type for e in ex)
+        new = [e for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)
+               if (e.agent_type, e.scope, e.agent, e.action) not in {(p.agent_type, p.scope, p.agent, p.action)
+                                                                     for p in pool}]
+        gains = {(e.agent_type, e.scope, e.agent, e.action): e.gain
+                 for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)}
+        pool = [PoolEntry(**{**p.__dict__, "gain": gains.get((p.agent_type, p.scope, p.agent, p.action), 0.0)})
+                for p in pool] + new
+        weights = mixture(pool, meta_solver)
+        history.append(SolveRound(round=k, member_episode=member.episode, exploitability=ex, verdict=verdict,
+                                  verdict_type=verdict_type, pool_size=len(pool),
+                                  added=tuple(f"{e.agent_type}:{e.scope}:{e.agent}:{e.label}" for e in new),
+                                  mixture=tuple(float(w) for w in weights)))
+        worst = max((max(e.type_max, e.unilateral_max) for e in ex if math.isfinite(e.unilateral_max)
+                     or math.isfinite(e.type_max)), default=math.nan)
+        say(f"round {k}: verdict {verdict}, largest relative gain {worst:.4g}, pool {len(pool)} (+{len(new)})")
+        if verdict == "verified":
+            ending = "verified"
+            break
+        if k == rounds:
+            ending = "budget"
+            break
+        if not scale:
+            scale = {name: max(abs(v), 1e-9) for name, v in descriptors.items() if math.isfinite(v)}
+        profiles.append(_profile(descriptors, scale))
+        if detect_cycle(profiles, tolerance=0.01) is not None:
+            ending = "cycling"
+            break
+        if not pool or not any(w > 0 for w in weights):
+            ending = "nothing to pool"
+            break
+        train_against_pool(member, pool, weights, episodes, share, stream_seed(seed, "solve", k))
+    return SolveResult(rounds=tuple(history), ending=ending, final=final, pool=tuple(pool))

@@ -1,0 +1,91 @@
+"""The deviation-aware solver: pooled deviations, the meta-solver mixture, training against the pool, the loop."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from pbt_econ.config.load import load_config
+from pbt_econ.economies.cournot import solution as sol
+from pbt_econ.equilibrium.solver import PoolEntry, mixture, solve
+from pbt_econ.learning.member import Member
+from pbt_econ.learning.rollout import PoolPlay
+
+
+def two_firms(**overrides):
+    """A two-firm Cournot market (a=100, b=1, c=10: q* = 30, collusion 22.5) on the grid 0..40."""
+    cfg = load_config("configs/cournot.yaml")
+    economy = dataclasses.replace(cfg.economy, num_firms=2, quantities=tuple(float(q) for q in range(41)))
+    br = dataclasses.replace(cfg.best_response, episodes=40, eval_episodes=2, **overrides)
+    return dataclasses.replace(cfg, economy=economy, best_response=br,
+                               training=dataclasses.replace(cfg.training, batch_size=16))
+
+
+def at_collusion(cfg) -> Member:
+    """A member whose shared firm policy plays (nearly always) the collusive quantity 22."""
+    member = Member(cfg, seed=0)
+    head = member.policies["firm"].head
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[22] = 8.0
+    return member
+
+
+def test_pooled_deviation_is_played_and_does_not_train():
+    cfg = two_firms()
+    member = at_collusion(cfg)
+    copies = torch.zeros(16, dtype=torch.bool)
+    copies[:4] = True
+    play = PoolPlay(agent_type="firm", copies=copies, agents=torch.tensor([True, False]), action=(5,))
+    spec = member.spec_at(member.episode)
+    result = member.run_episode(spec, member.generator, pool_play=(play,))
+    traj = result.trajectories["firm"]
+    assert (traj.action[:, :4, 0, 0] == 5).all()  # firm 0 in the first 4 copies plays the pooled action
+    assert not (traj.action[:, 4:, 0, 0] == 5).all()
+    assert traj.learns.tolist()[0] == [False, True] and traj.learns[4:].all()
+
+
+def test_meta_solver_mixtures():
+    pool = [PoolEntry("firm", "unilateral", 0, a, str(a), g, 0) for a, g in ((1, 0.3), (2, 0.1), (3, 0.0))]
+    assert np.allclose(mixture(pool, "uniform"), [1 / 3] * 3)
+    assert np.allclose(mixture(pool, "regret"), [0.75, 0.25, 0.0])
+    with pytest.raises(ValueError, match="meta_solver"):
+        mixture(pool, "nash-ish")
+
+
+def test_training_against_the_pool_removes_a_known_profitable_deviation():
+    """At collusion one firm gains by producing more (exactly: 22.5 -> 28.x is worth ~12%); the solver pools
+    that deviation, trains against it, and the profile moves to the Nash quantity, where it is gone."""
+    cfg = two_firms()
+    e = cfg.economy
+    exact_before = sol.unilateral_gain([1.0 if q == 22 else 0.0 for q in e.quantities], list(e.quantities),
+                                       e.a, e.b, e.c, e.num_firms)
+    assert exact_before.gain > 0.1 * 22 * (e.a - 44 * e.b - e.c)  # a profitable deviation exists
+    member = at_collusion(cfg)
+    result = solve(member, cfg.best_response, rounds=2, episodes=120, share=0.5, meta_solver="regret",
+                   eval_seeds=1, seed=0)
+    first, last = result.rounds[0], result.rounds[-1]
+    assert first.verdict == "violated" and first.pool_size >= 1
+    assert first.exploitability[0].unilateral_max > 0.05
+    assert last.exploitability[0].unilateral_max < 0.02  # the pooled deviation no longer pays
+    quantity = result.final[0]["quantity"]
+    assert abs(quantity - sol.nash_quantity(e.a, e.b, e.c, e.num_firms)) <= 1.5, quantity
+
+
+def test_solve_command_writes_the_convergence_table(tmp_path):
+    from pbt_econ.core.tables import read_table
+    from pbt_econ.solve import main
+
+    cfg = two_firms()
+    member = at_collusion(cfg)
+    member.save(tmp_path / "checkpoint.pt")
+    assert main([str(tmp_path), "--rounds", "1", "--episodes", "20", "--eval-seeds", "1", "--no-progress"]) == 0
+    rows = read_table(tmp_path / "solve.parquet", "solve").to_pylist()
+    assert [r["round"] for r in rows] == [0, 1] or rows[-1]["ending"] == "verified"
+    assert rows[0]["pool_size"] >= 1 and (tmp_path / "plots" / "solve_convergence.png").exists()
+    assert (tmp_path / "solved" / f"{tmp_path.name}.pt").exists()
+    assert main([str(tmp_path / "nothing-here")]) == 2

@@ -88,7 +88,11 @@ class EquilibriumRow:
     checked_share: float
     """Fraction of members with best-response results."""
     is_epsilon_equilibrium: bool
-    """Every member was checked and passes its per-type tolerances."""
+    """Every member was checked and passes its per-type tolerances (the point check, no interval)."""
+    verified_as: str = "not verified"
+    """``ε-equilibrium`` (every member's Nash verdict, from unilateral deviations, is ``verified``),
+    ``ε-meta-equilibrium`` (every member's type-level verdict is, the paper's sense, but not the Nash
+    one) or ``not verified``. Only a verified cluster is called an equilibrium in the report."""
 
 
 @dataclass(frozen=True)
@@ -225,4 +229,23 @@ def _summarise(cid: int, rows, X: np.ndarray, S: np.ndarray, Z: np.ndarray, labe
         checked_share=len(checked) / len(members),
         is_epsilon_equilibrium=bool(len(checked) == len(members)
                                     and all(bool(m["is_epsilon_equilibrium"]) for m in members)),
+        verified_as=("ε-equilibrium" if all(nash_verified(m) for m in members)
+                     else "ε-meta-equilibrium" if all(meta_verified(m, schema.types) for m in members)
+                     else "not verified"),
     )
+
+
+def nash_verified(outcome) -> bool:
+    """The outcome's Nash verdict (unilateral deviations where measured) is ``verified``."""
+    return outcome.get("verdict") == "verified"
+
+
+def meta_verified(outcome, types) -> bool:
+    """Every checked type's type-level verdict (``verdict_type_<type>``) is ``verified`` (the paper's sense)."""
+    checked = [t for t in types if outcome.get(f"verdict_type_{t}") not in (None, "")
+               and not _isnan(outcome.get(f"epsilon_abs_{t}"))]
+    return bool(checked) and all(outcome[f"verdict_type_{t}"] == "verified" for t in checked)
+
+
+def _isnan(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

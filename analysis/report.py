@@ -168,6 +168,23 @@ def _describe_economy(config: RunConfig, schema: Schema) -> str:
     return "; ".join(parts)
 
 
+def _counts_line(outcomes, schema: Schema, result, criterion: str) -> str:
+    """The report's first line: outcomes, ε-equilibria (Nash), ε-meta-equilibria (type-level), clusters.
+
+    Only a verified outcome is called an equilibrium; a cluster is one only when every member is."""
+    from analysis.cluster import meta_verified, nash_verified
+
+    nash = sum(nash_verified(o) for o in outcomes)
+    meta = sum(meta_verified(o, schema.types) for o in outcomes)
+    kinds = [q.verified_as for q in result.equilibria]
+    return (f"{len(outcomes)} outcomes: {nash} ε-equilibria (Nash: every unilateral check verified), "
+            f"{meta} ε-meta-equilibria (type-level checks verified, the paper's sense), "
+            f"{sum(not nash_verified(o) and not meta_verified(o, schema.types) for o in outcomes)} verified in "
+            "neither sense; "
+            f"{len(result.equilibria)} clusters {criterion}: {kinds.count('ε-equilibrium')} ε-equilibria, "
+            f"{kinds.count('ε-meta-equilibrium')} ε-meta-equilibria only, {kinds.count('not verified')} not verified.")
+
+
 def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Schema, outcomes, result, drawn, r2,
                   r2_ci) -> Path:
     pop = config.population
@@ -181,9 +198,9 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
     lines = [
         f"# pbt-econ report: {', '.join(d.name for d in run_dirs)}",
         "",
-        f"{len(outcomes)} outcomes, {len(regimes)} regimes, {len(result.equilibria)} equilibria {criterion} "
-        f"({sum(q.is_epsilon_equilibrium for q in result.equilibria)} ε-verified). "
-        f"Verdicts with 95% intervals (Nash: unilateral deviations where measured): "
+        _counts_line(outcomes, schema, result, criterion),
+        "",
+        f"{len(regimes)} regimes. Verdicts with 95% intervals (Nash: unilateral deviations where measured): "
         + ", ".join(f"{sum(o.get('verdict') == v for o in outcomes)} {v}" for v in VERDICTS) + "; "
         f"{_unconverged(outcomes, schema)} rest on a best response that had not converged.",
         "",
@@ -208,11 +225,12 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
         + (f", average linkage, distance threshold {config.analysis.distance_threshold:g} per descriptor (standardised)"
            if config.analysis.method == "agglomerative" else f", min cluster size {config.analysis.min_cluster_size}"),
         "",
-        "## Equilibria",
+        "## Clusters of outcomes (called equilibria only where verified: `verified_as`)",
         "",
     ]
     if a.method == "noise":
-        lines[8:8] = [
+        at = lines.index("## Configuration")
+        lines[at:at] = [
             f"Criterion: two outcomes are one equilibrium unless a descriptor differs beyond its evaluation noise "
             f"({a.eval_seeds} evaluation seeds per outcome; z-test per descriptor, Holm-corrected at α = {a.alpha:g}) "
             f"and by more than {a.min_relative_difference:.0%} of its size; equilibria are average-linkage "
@@ -220,7 +238,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
             "",
         ]
     cols = (["cluster", "size", "regime", "stability"] + list(schema.report_columns)
-            + ["trivial_share", "epsilon_max_rel", "is_epsilon_equilibrium", "representative"])
+            + ["trivial_share", "epsilon_max_rel", "verified_as", "representative"])
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for q in result.equilibria:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-SKIP = ("seconds", "wall", "time", "elapsed")
+SKIP = ("seconds", "wall", "time", "elapsed", "per_s")
 
 
 def compare(a: Path, b: Path) -> str:

@@ -33,7 +33,8 @@ __all__ = ["main", "search"]
 
 def check_resumable(run_dir: Path, config: RunConfig) -> None:
     """Every member checkpoint a resume would load is readable and from this run's economy and grids."""
-    from pbt_econ.config.load import config_from_dict, config_to_dict
+    from pbt_econ.config.compare import ECONOMY_SECTIONS, config_differences
+    from pbt_econ.config.load import config_from_dict
     from pbt_econ.core.checkpoints import CheckpointError, read_checkpoint
 
     layout = RunDir(run_dir)
@@ -46,12 +47,10 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
                 saved = config_from_dict(payload["config"])
             except (ConfigError, KeyError) as exc:
                 raise CheckpointError(f"{path}: its config does not load ({exc})") from None
-            for section in ("economy", "spaces"):
-                mine, theirs = config_to_dict(getattr(config, section)), config_to_dict(getattr(saved, section))
-                if mine != theirs:
-                    key = next(k for k in mine if mine[k] != theirs.get(k))
-                    raise CheckpointError(f"{path}: from a different {section} ({section}.{key} = {theirs.get(key)!r} "
-                                          f"there, {mine[key]!r} in {layout.config})")
+            diffs = config_differences(saved, config, sections=ECONOMY_SECTIONS,
+                                       labels=("there", f"in {layout.config}"))
+            if diffs:
+                raise CheckpointError(f"{path}: from a different economy or grids ({diffs[0]})")
 
 
 def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str | None = None,

@@ -22,10 +22,10 @@ from pathlib import Path
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.files import atomic_write_text
 from pbt_econ.core.tables import write_table
-from pbt_econ.equilibrium.solver import SolveResult, solve
+from pbt_econ.equilibrium.solver import solve, solve_rows
 from pbt_econ.learning.member import load_member
 
-__all__ = ["main", "solve_rows"]
+__all__ = ["main"]
 
 
 def _checkpoints(target: Path) -> dict[str, Path]:
@@ -37,20 +37,6 @@ def _checkpoints(target: Path) -> dict[str, Path]:
     if not found:
         raise ConfigError(f"{target}: no checkpoint.pt, and no members/*/final.pt (is it a train or search folder?)")
     return found
-
-
-def solve_rows(member_id: str, result: SolveResult) -> list[dict]:
-    """``solve.parquet`` rows: one per round and type (relative gains; see docs/outputs.md)."""
-    rows = []
-    for r in result.rounds:
-        for e in r.exploitability:
-            rows.append({"member_id": member_id, "round": r.round, "member_episode": r.member_episode,
-                         "agent_type": e.agent_type, "type_max": e.type_max, "type_max_ci95": e.type_max_ci95,
-                         "unilateral_max": e.unilateral_max, "unilateral_max_ci95": e.unilateral_max_ci95,
-                         "unilateral_sum": e.unilateral_sum, "verdict": e.verdict, "verdict_type": e.verdict_type,
-                         "outcome_verdict": r.verdict, "pool_size": r.pool_size, "added": ";".join(r.added),
-                         "ending": result.ending})
-    return rows
 
 
 def plot_convergence(rows: list[dict], path: Path) -> Path:

@@ -111,6 +111,15 @@ class MemberWorker:
         start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
         return refine(self.member, br, rounds, episodes, seeds, start=start)
 
+    def solve(self, rounds: int, episodes: int, share: float, meta_solver: str):
+        """Solve the final policies in place (:func:`pbt_econ.equilibrium.solver.solve`); returns its
+        :class:`~pbt_econ.equilibrium.solver.SolveResult`."""
+        from pbt_econ.equilibrium.solver import solve
+
+        config = self.member.config
+        return solve(self.member, config.best_response, rounds, episodes, share, meta_solver,
+                     config.analysis.eval_seeds, seed=self.member.seed)
+
 
 def remote_worker_class():
     """``MemberWorker`` as a Ray actor class (imports Ray only when called)."""

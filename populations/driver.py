@@ -69,7 +69,8 @@ class LineageRow:
     """Readable ``path: old --(how)--> new`` descriptions, ``;``-separated."""
     kind: str = "exploit"
     """``exploit`` (copied the top of its niche), ``restart`` (copied an archive elite, quality-diversity
-    search) or ``refine`` (refinement after the search: ``segment`` -1, ``changes`` lists the adopted types)."""
+    search), ``refine`` (refinement after the search: ``segment`` -1, ``changes`` lists the adopted types) or
+    ``solve`` (the solver after the search: ``segment`` -1, ``changes`` lists the pooled deviations)."""
     cell: str = ""
     """``X,Y``: the archive cell of the elite a ``restart`` copied (``parent`` is the elite's member)."""
 
@@ -241,6 +242,10 @@ def run_search(
             from populations.refinement import refine_outcomes
 
             outcomes = refine_outcomes(config, population, outcomes, LineageRow)
+        if pop.solve.enabled:
+            from populations.solving import solve_outcomes
+
+            outcomes = solve_outcomes(config, population, outcomes, LineageRow)
         if qd is not None:
             last_episodes = pop.episodes - (n_segments - 1) * pop.ready_interval
             qd.record(n_segments, last_episodes * len(records), finals, population.records,

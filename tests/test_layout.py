@@ -89,7 +89,8 @@ def _type_checking(node: ast.AST) -> bool:
 
 
 def imports(source: str, name: str, is_package: bool, known: dict[str, Path]) -> set[str]:
-    """Modules of the three packages that ``name`` imports anywhere (lazy too), except under TYPE_CHECKING."""
+    """Modules of the three packages that ``name`` imports anywhere (lazy too), except under TYPE_CHECKING,
+    with the packages whose ``__init__`` such an import runs."""
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -112,6 +113,12 @@ def imports(source: str, name: str, is_package: bool, known: dict[str, Path]) ->
                 target = target.rpartition(".")[0]
             if target and target != name:
                 found.add(target)
+            # importing a.b.c runs the package a.b's __init__ first (unless it is the importer's own package)
+            parent = target.rpartition(".")[0]
+            while parent and "." in parent:
+                if parent in known and not name.startswith(parent + ".") and parent != name:
+                    found.add(parent)
+                parent = parent.rpartition(".")[0]
         for child in ast.iter_child_nodes(node):
             visit(child)
 

@@ -6,5 +6,8 @@ Layer: imports :mod:`pbt_econ.core` and :mod:`pbt_econ.economies` (protocol and 
 ``from pbt_econ.config import load_config, RunConfig, ...`` is the public surface (re-exported here).
 """
 
+from pbt_econ.config.compare import ECONOMY_SECTIONS, config_differences  # noqa: F401
 from pbt_econ.config.load import *  # noqa: F403  (the public surface, as before the layout change)
-from pbt_econ.config.load import __all__  # noqa: F401
+from pbt_econ.config.load import __all__ as _load_all
+
+__all__ = [*_load_all, "ECONOMY_SECTIONS", "config_differences"]

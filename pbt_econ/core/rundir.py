@@ -5,6 +5,7 @@ A search run directory (``python -m pbt_econ.search``)::
     runs/<name>/
       config.yaml  driver.json  optuna.db
       metrics.parquet  lineage.parquet  outcomes.parquet  best_response.parquet  equilibria.parquet
+      [solve.parquet]
       report.md  plots/*.png
       members/<id>/seg_NNNN.pt, final.pt
       archive.parquet  probes.parquet  archive/c<X>-<Y>_<id>_e<episode>.pt   (quality-diversity search)
@@ -71,6 +72,11 @@ class RunDir(_Layout):
     @property
     def best_response(self) -> Path:
         return self.root / "best_response.parquet"
+
+    @property
+    def solve(self) -> Path:
+        """The solver's rounds (``population.solve``; ``python -m pbt_econ.solve``)."""
+        return self.root / "solve.parquet"
 
     @property
     def equilibria(self) -> Path:

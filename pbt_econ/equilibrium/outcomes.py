@@ -16,8 +16,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pbt_econ.core.stats import standard_error
 from pbt_econ.core.tables import ColumnGroup
-from pbt_econ.equilibrium.verdicts import worst_verdict
+from pbt_econ.equilibrium.verdicts import relative_epsilon, worst_verdict
 from pbt_econ.learning.records import Descriptors, PerType
 
 __all__ = ["DescriptorSE", "OutcomeRow", "outcome_groups", "outcome_row", "summarise_evaluations"]
@@ -45,12 +46,7 @@ def summarise_evaluations(evaluations: list[Descriptors]) -> tuple[Descriptors, 
     mean = Descriptors.mean(evaluations)
     se = {}
     for d in mean:
-        if n < 2:
-            se[f"{d}_se"] = math.nan
-            continue
-        m = mean[d]
-        var = sum((e[d] - m) ** 2 for e in evaluations) / (n - 1)
-        se[f"{d}_se"] = math.sqrt(var / n)
+        se[f"{d}_se"] = standard_error([e[d] for e in evaluations], center=mean[d]) if n >= 2 else math.nan
     return mean, DescriptorSE(se)
 
 
@@ -140,15 +136,15 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
             type_verdicts[t] = "inconclusive"
             converged[t] = False
             continue
-        converged[t] = all(getattr(r, "converged", True) for r in rows)
-        uni_rows = [r for r in rows if getattr(r, "deviation", "type") == "unilateral"]
-        rows = [r for r in rows if getattr(r, "deviation", "type") != "unilateral"]
-        rel = [r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement for r in rows]
+        converged[t] = all(r.converged for r in rows)
+        uni_rows = [r for r in rows if r.deviation == "unilateral"]
+        rows = [r for r in rows if r.deviation != "unilateral"]
+        rel = [relative_epsilon(r) for r in rows]
         eps_abs[t] = max(r.epsilon_abs for r in rows)
         eps_rel[t] = max(rel)
         passes[t] = all(r.passes for r in rows)
         unilateral[t] = max(r.epsilon_abs for r in uni_rows) if uni_rows else math.nan
-        type_verdicts[t] = worst_verdict(getattr(r, "verdict", "") for r in rows)
+        type_verdicts[t] = worst_verdict(r.verdict for r in rows)
         verdicts[t] = worst_verdict(r.verdict for r in uni_rows) if uni_rows else type_verdicts[t]
         trained = [r.epsilon_abs for r in rows if r.start != "constant"]
         certified = [r.epsilon_abs for r in rows if r.start == "constant" and r.deviation == "type"]

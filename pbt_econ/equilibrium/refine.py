@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from pbt_econ.equilibrium.best_response import assess_outcome, deviate
+from pbt_econ.equilibrium.verdicts import relative_epsilon
 
 __all__ = ["RefineResult", "RefineRound", "adoptable", "classify", "refine"]
 
@@ -42,16 +43,12 @@ class RefineResult:
     epsilon_after: float = math.nan
 
 
-def _rel(r) -> float:
-    return r.epsilon_rel if math.isnan(r.epsilon_rel_improvement) else r.epsilon_rel_improvement
-
-
 def _best(rows):
     if not _violated(rows):
         return None
-    candidates = [r for r in rows if r.start != "constant" and getattr(r, "deviation", "type") == "type"
+    candidates = [r for r in rows if r.start != "constant" and r.deviation == "type"
                   and r.epsilon_abs > 0]
-    return max(candidates, key=_rel) if candidates else None
+    return max(candidates, key=relative_epsilon) if candidates else None
 
 
 def adoptable(rows) -> str | None:
@@ -62,7 +59,7 @@ def adoptable(rows) -> str | None:
 
 
 def _largest(rows) -> float:
-    values = [_rel(r) for r in rows]
+    values = [relative_epsilon(r) for r in rows]
     return max(values, default=math.nan)
 
 

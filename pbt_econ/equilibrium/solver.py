@@ -40,7 +40,7 @@ from pbt_econ.equilibrium.cycling import detect_cycle
 from pbt_econ.learning.rollout import PoolPlay
 
 __all__ = ["ENDINGS", "Exploitability", "PoolEntry", "SolveResult", "SolveRound", "exploitability", "mixture",
-           "pool_from_rows", "solve", "train_against_pool"]
+           "pool_from_rows", "solve", "solve_rows", "train_against_pool"]
 
 ENDINGS = ("verified", "budget", "cycling", "nothing to pool", "no rounds")
 """How a solve ends: every check verified; round budget spent; the outcome cycles; violated checks
@@ -268,3 +268,17 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
             break
         train_against_pool(member, pool, weights, episodes, share, stream_seed(seed, "solve", k))
     return SolveResult(rounds=tuple(history), ending=ending, final=final, pool=tuple(pool))
+
+
+def solve_rows(member_id: str, result: SolveResult) -> list[dict]:
+    """``solve.parquet`` rows: one per round and type (relative gains; see docs/outputs.md)."""
+    rows = []
+    for r in result.rounds:
+        for e in r.exploitability:
+            rows.append({"member_id": member_id, "round": r.round, "member_episode": r.member_episode,
+                         "agent_type": e.agent_type, "type_max": e.type_max, "type_max_ci95": e.type_max_ci95,
+                         "unilateral_max": e.unilateral_max, "unilateral_max_ci95": e.unilateral_max_ci95,
+                         "unilateral_sum": e.unilateral_sum, "verdict": e.verdict, "verdict_type": e.verdict_type,
+                         "outcome_verdict": r.verdict, "pool_size": r.pool_size, "added": ";".join(r.added),
+                         "ending": result.ending})
+    return rows

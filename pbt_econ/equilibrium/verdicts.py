@@ -17,25 +17,12 @@ fixed. With ``[lo, hi]`` the 95% interval of the relative gain and ``tol`` the t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-__all__ = ["VERDICTS", "paired_gain", "verdict", "worst_verdict"]
+__all__ = ["VERDICTS", "relative", "relative_epsilon", "verdict", "worst_verdict"]
 
 VERDICTS = ("verified", "inconclusive", "violated")
 """From best to worst."""
-
-
-def paired_gain(after: Sequence[float], before: Sequence[float]) -> tuple[float, float]:
-    """``(mean difference, 95% half-width)`` of paired samples (NaN half-width if fewer than 2 pairs)."""
-    if len(after) != len(before) or not after:
-        raise ValueError(f"paired samples must have one equal, non-zero length ({len(after)} vs {len(before)})")
-    d = [a - b for a, b in zip(after, before)]
-    n = len(d)
-    mean = sum(d) / n
-    if n < 2:
-        return mean, math.nan
-    var = sum((x - mean) ** 2 for x in d) / (n - 1)
-    return mean, 1.96 * math.sqrt(var / n)
 
 
 def verdict(gain: float, ci95: float, reference: float, tolerance: float) -> str:
@@ -56,3 +43,14 @@ def worst_verdict(verdicts: Iterable[str]) -> str:
     """The worst of ``verdicts`` (``inconclusive`` if there are none)."""
     seen = [v for v in verdicts if v in VERDICTS]
     return max(seen, key=VERDICTS.index) if seen else "inconclusive"
+
+
+def relative_epsilon(row) -> float:
+    """The one relative-ε rule: the gain over the training improvement, else over ``|reward before|``
+    (``epsilon_rel_improvement``, or ``epsilon_rel`` when the improvement is not positive)."""
+    return relative(row.epsilon_rel, row.epsilon_rel_improvement)
+
+
+def relative(rel: float, rel_improvement: float) -> float:
+    """The rule on the two numbers (a row's ``epsilon_rel`` and ``epsilon_rel_improvement``)."""
+    return rel if math.isnan(rel_improvement) else rel_improvement

@@ -30,9 +30,17 @@ from typing import Any
 
 import torch
 
+from pbt_econ.config.compare import ECONOMY_SECTIONS, config_differences
 from pbt_econ.config.curriculum import Curriculum
 from pbt_econ.config.episode import EpisodeSpec, evaluation_spec, with_fixed
-from pbt_econ.config.load import RunConfig, TrainingConfig, config_from_dict, config_to_dict, get_path, replace_path
+from pbt_econ.config.load import (
+    RunConfig,
+    TrainingConfig,
+    config_from_dict,
+    config_to_dict,
+    get_path,
+    replace_path,
+)
 from pbt_econ.core.checkpoints import CheckpointError, read_checkpoint, write_checkpoint
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.economies.protocol import Economy
@@ -41,7 +49,7 @@ from pbt_econ.learning import policies
 from pbt_econ.learning.normalize import RunningMoments, discounted_returns
 from pbt_econ.learning.ppo import make_optimizer, update_policy
 from pbt_econ.learning.records import EpisodeStats, EvalResult, LossStats, MetricsRow, metrics_row
-from pbt_econ.learning.rollout import Deviant, NonFiniteError, Rollout, no_ponzi_violation, rollout
+from pbt_econ.learning.rollout import Deviant, NonFiniteError, PoolPlay, Rollout, no_ponzi_violation, rollout
 
 __all__ = ["Member", "Schedule", "load_member"]
 
@@ -312,14 +320,9 @@ def load_member(path: str | Path, config: RunConfig | None = None, device: str |
     payload = read_checkpoint(path)
     saved = config_from_dict(payload["config"])
     if config is not None:
-        for section in ("economy", "spaces"):
-            mine, theirs = config_to_dict(getattr(config, section)), config_to_dict(getattr(saved, section))
-            for key in mine:
-                if mine[key] != theirs.get(key):
-                    raise CheckpointError(
-                        f"{path}: checkpoint is from a different {section}: {section}.{key} = "
-                        f"{theirs.get(key)!r} in the checkpoint, {mine[key]!r} in the config"
-                    )
+        diffs = config_differences(saved, config, sections=ECONOMY_SECTIONS, labels=("in the checkpoint", "in the config"))
+        if diffs:
+            raise CheckpointError(f"{path}: checkpoint is from a different economy or grids: {diffs[0]}")
         saved = dataclasses.replace(saved, best_response=config.best_response, analysis=config.analysis)
     if device is not None:
         saved = dataclasses.replace(saved, device=device)

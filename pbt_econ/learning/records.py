@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 from pbt_econ.config.episode import EpisodeSpec
+from pbt_econ.core import stats
 from pbt_econ.core.tables import ColumnGroup
 
 __all__ = ["Descriptors", "EpisodeStats", "EvalResult", "LossStats", "MetricsRow", "PerType", "metrics_row"]
@@ -170,15 +171,4 @@ class EvalResult:
     stats: EpisodeStats | None = None
 
     def mean(self, agent_type: str) -> float:
-        values = self.returns[agent_type]
-        return sum(values) / len(values)
-
-    def ci95(self, agent_type: str) -> float:
-        """Half-width of the normal 95% confidence interval of :meth:`mean`."""
-        values = self.returns[agent_type]
-        n = len(values)
-        if n < 2:
-            return math.nan
-        m = sum(values) / n
-        var = sum((v - m) ** 2 for v in values) / (n - 1)
-        return 1.96 * math.sqrt(var / n)
+        return stats.mean(self.returns[agent_type])

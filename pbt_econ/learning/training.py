@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from pbt_econ.config.load import RunConfig, config_to_dict, dump_config
+from pbt_econ.config.compare import config_differences
+from pbt_econ.config.load import RunConfig, dump_config
 from pbt_econ.core.checkpoints import CheckpointError
 from pbt_econ.core.files import atomic_write_text, remove_stale_temporaries
 from pbt_econ.core.rundir import TrainDir
@@ -29,19 +30,9 @@ RESUMABLE_CHANGES = ("device", "threads", "best_response", "analysis", "training
 """Config fields a ``--resume`` may change; any other difference from the run's own config is refused."""
 
 
-def _differences(saved, given, prefix: str = "") -> list[str]:
-    if isinstance(saved, dict) and isinstance(given, dict):
-        out = []
-        for key in sorted(set(saved) | set(given)):
-            out += _differences(saved.get(key), given.get(key), f"{prefix}{key}.")
-        return out
-    return [] if saved == given else [f"{prefix[:-1]} = {saved!r} in the run, {given!r} given"]
-
-
 def _check_resume_config(saved: RunConfig, given: RunConfig, checkpoint: Path) -> None:
     """Refuse a resume whose config differs from the run's in anything but :data:`RESUMABLE_CHANGES`."""
-    diffs = [d for d in _differences(config_to_dict(saved), config_to_dict(given))
-             if not any(d == f or d.startswith(f + ".") or d.startswith(f + " ") for f in RESUMABLE_CHANGES)]
+    diffs = config_differences(saved, given, allowed=RESUMABLE_CHANGES)
     if diffs:
         raise CheckpointError(f"{checkpoint}: --resume continues the run with its own config, but "
                               + "; ".join(diffs[:5]) + (" ..." if len(diffs) > 5 else "")

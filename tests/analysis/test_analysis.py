@@ -172,12 +172,15 @@ def test_plots_and_report(tmp_path):
     regimes = {r["regime"] for r in labelled}
     assert regimes == {schema.regime(r) for r in rows} and "trivial" in regimes and regimes <= {"domestic", "export-led",
                                                                                          "trivial"}
-    assert report.splitlines()[2] == (f"12 outcomes, {len(regimes)} regimes, 3 equilibria distinct beyond evaluation "
-                                      "noise (3 ε-verified). Verdicts with 95% intervals (Nash: unilateral deviations "
+    assert report.splitlines()[2] == ("12 outcomes: 12 ε-equilibria (Nash: every unilateral check verified), "
+                                      "12 ε-meta-equilibria (type-level checks verified, the paper's sense), 0 verified "
+                                      "in neither sense; 3 clusters distinct beyond evaluation noise: 3 ε-equilibria, "
+                                      "0 ε-meta-equilibria only, 0 not verified.")
+    assert report.splitlines()[4] == (f"{len(regimes)} regimes. Verdicts with 95% intervals (Nash: unilateral deviations "
                                       "where measured): 12 verified, 0 inconclusive, 0 violated; 1 rest on a best response "
                                       "that had not converged.")
     # three equilibria of four outcomes each: none seen once, so nothing is estimated unseen
-    assert report.splitlines()[4].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
+    assert report.splitlines()[6].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
     assert eq.num_rows == 3
     assert {"regime", "stability", "price_se", "welfare_se"} <= set(eq.column_names)
@@ -265,3 +268,17 @@ def test_dynamics_plot_from_a_training_run(tmp_path, capsys):
     assert all(key in metrics for key, _ in PANELS)  # every panel reads a column training writes
     assert dynamics_main([str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "metrics.parquet: file not found" in capsys.readouterr().err
+
+
+def test_only_verified_outcomes_are_called_equilibria():
+    from analysis.cluster import meta_verified, nash_verified
+
+    types = ("firm", "government")
+    nash = {"verdict": "verified", "verdict_type_firm": "violated", "verdict_type_government": "verified",
+            "epsilon_abs_firm": 1.0, "epsilon_abs_government": 0.0}
+    meta = {"verdict": "violated", "verdict_type_firm": "verified", "verdict_type_government": "verified",
+            "epsilon_abs_firm": 1.0, "epsilon_abs_government": 0.0}
+    unchecked = {"verdict": "inconclusive", "verdict_type_firm": "verified", "epsilon_abs_firm": float("nan")}
+    assert nash_verified(nash) and not meta_verified(nash, types)  # a coalition gains, no single agent does
+    assert meta_verified(meta, types) and not nash_verified(meta)  # the paper's sense only
+    assert not nash_verified(unchecked) and not meta_verified(unchecked, types)  # nothing checked: nothing verified

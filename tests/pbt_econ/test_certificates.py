@@ -11,11 +11,12 @@ import torch
 
 from pbt_econ.config.episode import evaluation_spec
 from pbt_econ.config.load import load_config
+from pbt_econ.core.stats import paired_gain
 from pbt_econ.economies.cournot import solution
 from pbt_econ.equilibrium.best_response import assess_outcome
 from pbt_econ.equilibrium.best_response.certificates import per_agent_returns
 from pbt_econ.equilibrium.outcomes import outcome_row
-from pbt_econ.equilibrium.verdicts import paired_gain, verdict, worst_verdict
+from pbt_econ.equilibrium.verdicts import verdict, worst_verdict
 from pbt_econ.learning.member import Member
 
 SETTINGS = ["training.batch_size=4", "best_response.eval_episodes=1", "best_response.episodes=1",

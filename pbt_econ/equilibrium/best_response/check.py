@@ -36,6 +36,7 @@ from pbt_econ.config.episode import best_response_spec, evaluation_spec, with_fi
 from pbt_econ.config.load import BestResponseConfig
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.seeds import stream_seed
+from pbt_econ.core.stats import mean
 from pbt_econ.equilibrium.best_response.certificates import certificate_rows, per_agent_returns
 from pbt_econ.equilibrium.best_response.rows import BestResponseReport, make_row
 from pbt_econ.equilibrium.best_response.unilateral import deviate_unilateral, spread_agents
@@ -75,10 +76,6 @@ def deviate(member: Member, agent_type: str, episodes: int, start: str = "learne
         if on_checkpoint is not None and stop in checkpoints:
             on_checkpoint(stop, clone)
     return clone
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def _milestones(episodes: int) -> tuple[int, int]:
@@ -149,13 +146,13 @@ def best_response(
 
                 def record_own(done, deviant, agent_type=agent_type, j=j, along=along, base=base, before_own=before_own):
                     own = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
-                    along[done] = _mean(own[:, j].tolist()) - _mean(before_own[:, j].tolist())
+                    along[done] = mean(own[:, j].tolist()) - mean(before_own[:, j].tolist())
 
                 deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
                                              on_checkpoint=record_own, progress=step)
                 own_after = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
                 rows.append(make_row(agent_type=agent_type, start="learned", before=before_own[:, j].tolist(),
-                                     after=own_after[:, j].tolist(), untrained=_mean(untrained_own[:, j].tolist()),
+                                     after=own_after[:, j].tolist(), untrained=mean(untrained_own[:, j].tolist()),
                                      tolerance=tol, deviation="unilateral", agent=j,
                                      gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
                                      **common))

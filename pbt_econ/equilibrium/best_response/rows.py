@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pbt_econ.equilibrium.verdicts import paired_gain, verdict
+from pbt_econ.core.stats import ci95, paired_gain
+from pbt_econ.equilibrium.verdicts import relative, verdict
 from pbt_econ.learning.records import EvalResult
 
 __all__ = ["BestResponseReport", "BestResponseRow", "make_row"]
@@ -75,14 +76,6 @@ class BestResponseReport:
     untrained: EvalResult
 
 
-def _ci95(values: list[float]) -> float:
-    n = len(values)
-    if n < 2:
-        return math.nan
-    m = sum(values) / n
-    return 1.96 * math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n)
-
-
 def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, before: list[float],
              after: list[float], untrained: float, tolerance: float, member_episode: int, eval_seed: int,
              deviation: str = "type", agent: int = -1, action: str = "",
@@ -105,9 +98,9 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
         converged = bool(math.isfinite(last_half) and reference > 0 and last_half / reference < tolerance / 2)
     return BestResponseRow(
         member_id=member_id, agent_type=agent_type, start=start, episodes=episodes,
-        reward_before=r_before, reward_before_ci95=_ci95(before), reward_after=r_after, reward_after_ci95=_ci95(after),
+        reward_before=r_before, reward_before_ci95=ci95(before), reward_after=r_after, reward_after_ci95=ci95(after),
         reward_untrained=untrained, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
-        tolerance=tolerance, passes=bool((rel if math.isnan(rel_imp) else rel_imp) <= tolerance),
+        tolerance=tolerance, passes=bool(relative(rel, rel_imp) <= tolerance),
         member_episode=member_episode, eval_seed=eval_seed, deviation=deviation, agent=agent, action=action,
         gain_ci95=ci, verdict=verdict(gain, ci, reference, tolerance), gain_quarter=gains_along[0],
         gain_half=gains_along[1], converged=converged)

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from pbt_econ.core.files import atomic_write_text
+from pbt_econ.core.stats import ci95
 
 __all__ = ["interval", "metrics_over_seeds", "write_report"]
 
@@ -27,8 +28,7 @@ def interval(values: list[float]) -> str:
     n, mean = len(v), sum(v) / len(v)
     if n < 3:
         return f"{mean:.4g} (min-max {min(v):.4g}-{max(v):.4g}, n={n})"
-    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1))
-    half = 1.96 * sd / math.sqrt(n)
+    half = ci95(v)
     return f"{mean:.4g} ± {half:.2g} (95%, n={n})"
 
 

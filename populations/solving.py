@@ -1,0 +1,74 @@
+"""The search's solver stage (``population.solve``): solve the final outcomes that are not verified.
+
+Runs after the members' final assessment (:func:`populations.driver.run_search`), on the members' own
+actors, in parallel (:func:`pbt_econ.equilibrium.solver.solve`). A member whose Nash verdict is not
+``verified`` is solved in place: check, pool its violated constant deviations, train against the pool,
+check again. A member that trained at least one round gives a new outcome ``<member>~s`` (niche
+``solve:<niche>``; ``refined_from``, ``refine_rounds``, ``refine_ending`` and ``epsilon_max_rel_before``
+say where it came from and how the solver ended); its last check's rows join ``best_response.parquet``;
+one lineage row of kind ``solve`` lists what was pooled; ``solve.parquet`` holds every round's
+exploitability (the convergence curve, docs/outputs.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pbt_econ.core.tables import read_table, write_table
+from pbt_econ.equilibrium.best_response import BestResponseRow
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_row
+from pbt_econ.equilibrium.solver import solve_rows
+
+__all__ = ["solve_outcomes"]
+
+
+def solve_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_type) -> list[OutcomeRow]:
+    """Solve every final member whose verdict is not ``verified``; returns the outcomes with the solved ones."""
+    settings = config.population.solve
+    episodes = settings.episodes or config.best_response.episodes
+    todo = {o.member_id: o for o in outcomes if o.verdict != "verified" and "~" not in o.member_id}
+    if population.show_progress:
+        print(f"solver: up to {settings.rounds} rounds of {episodes} episodes for {len(todo)} outcome(s) "
+              f"not verified ...", flush=True)
+    refs = {m: a.solve.remote(settings.rounds, episodes, settings.share, settings.meta_solver)
+            for m, a in sorted(population.actors.items()) if m in todo}
+    layout = population.layout
+    br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
+    lineage = [lineage_row_type(**r) for r in read_table(layout.lineage, "lineage").to_pylist()] \
+        if layout.lineage.exists() else []
+    solve_table = read_table(layout.solve, "solve").to_pylist() if layout.solve.exists() else []
+    extra = []
+    for m, ref in refs.items():
+        result = population.ray.get(ref)
+        solve_table += solve_rows(m, result)
+        if population.show_progress:
+            print(f"solver: {m} {result.ending} after {len(result.rounds) - 1} round(s)", flush=True)
+        if len(result.rounds) < 2:  # nothing trained: the outcome is the original one
+            continue
+        original = todo[m]
+        record = population.records[m]
+        descriptors, se, rows = result.final
+        child = f"{m}~s"
+        rows = [dataclasses.replace(r, member_id=child) for r in rows]
+        br_rows.extend(rows)
+        out = outcome_row(member_id=child, niche=f"solve:{original.niche}", curriculum=original.curriculum,
+                          seed=original.seed, episode=original.episode + (len(result.rounds) - 1) * episodes,
+                          hyperparameters=record.hyperparameters, descriptors=descriptors, best_response_rows=rows,
+                          economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=se,
+                          eval_seeds=config.analysis.eval_seeds)
+        extra.append(dataclasses.replace(out, refined_from=m, refine_rounds=len(result.rounds) - 1,
+                                         refine_ending=f"solve: {result.ending}",
+                                         epsilon_max_rel_before=original.epsilon_max_rel))
+        pooled = "; ".join(f"round {r.round}: pooled {', '.join(r.added)}" for r in result.rounds if r.added)
+        lineage.append(lineage_row_type(segment=-1, episode=original.episode, child=child, parent=m,
+                                        niche=original.niche, child_fitness=descriptors[config.population.fitness],
+                                        parent_fitness=original.descriptors[config.population.fitness],
+                                        explore="solve", changes=f"{pooled or 'nothing pooled'}; {result.ending}",
+                                        kind="solve"))
+    outcomes = outcomes + extra
+    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
+    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
+    write_table(lineage, layout.lineage, "lineage", lineage_row_type)
+    if solve_table:
+        write_table(solve_table, layout.solve, "solve")
+    return outcomes

@@ -100,7 +100,7 @@ def _print_summary(outcomes, run_dir: Path, model) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pbt_econ.search",
-                                     description="Search the equilibria of an RBC economy with a PBT population.")
+                                     description="Search the equilibria of an economy with a PBT population.")
     parser.add_argument("--config", type=Path, default=None, help="run config YAML (default: configs/default.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. --set population.size=8 (repeatable)")

@@ -19,8 +19,9 @@ An interrupted driver resumes from ``driver.json``: segment ``k`` is re-run
 from its checkpoints, rows past its start are dropped before new ones are
 added, and trials already opened or told for a (member, segment) are reused
 (:class:`populations.study.SegmentTrials`), so nothing is lost or duplicated.
-At the end every member is evaluated and best-responded on its actor and
-``outcomes.parquet`` / ``best_response.parquet`` are written.
+After the last segment come the final stages (:mod:`populations.stages`): every
+member is evaluated and best-responded on its actor (``outcomes.parquet`` /
+``best_response.parquet``), then refinement, the solver and the archive elites.
 """
 
 from __future__ import annotations
@@ -31,48 +32,27 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbt_econ.config.curriculum import Curriculum
 from pbt_econ.config.load import RunConfig, config_to_dict, load_curriculum, replace_path
 from pbt_econ.core.files import atomic_write_text
 from pbt_econ.core.rundir import RunDir
 from pbt_econ.core.seeds import member_seed, trial_seed
 from pbt_econ.core.tables import read_table, unflatten, write_table
-from pbt_econ.equilibrium.best_response import BestResponseRow
-from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_groups, outcome_row
+from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_groups
 from populations.archive import Restart
 from populations.members import MemberRecord, Population, SearchError, start_ray
 from populations.pbt import plan_step
-from populations.quality_diversity import QualitySearch, copy_checkpoint
+from populations.quality_diversity import QualitySearch
+from populations.stages import LineageRow, assess_elites, final_stages
 from populations.study import SegmentTrials, make_sampler, open_study
 
 __all__ = ["LineageRow", "SearchError", "SearchResult", "run_search"]
 
-
-@dataclass(frozen=True)
-class LineageRow:
-    """One row of ``lineage.parquet``: one exploit/explore event."""
-
-    segment: int
-    """The segment after which PBT acted."""
-    episode: int
-    child: str
-    parent: str
-    niche: str
-    child_fitness: float
-    parent_fitness: float
-    explore: str
-    """``optuna`` or ``perturb``."""
-    changes: str
-    """Readable ``path: old --(how)--> new`` descriptions, ``;``-separated."""
-    kind: str = "exploit"
-    """``exploit`` (copied the top of its niche), ``restart`` (copied an archive elite, quality-diversity
-    search), ``refine`` (refinement after the search: ``segment`` -1, ``changes`` lists the adopted types) or
-    ``solve`` (the solver after the search: ``segment`` -1, ``changes`` lists the pooled deviations)."""
-    cell: str = ""
-    """``X,Y``: the archive cell of the elite a ``restart`` copied (``parent`` is the elite's member)."""
+_assess_elites = assess_elites  # the name the Ray tests call
 
 
 @dataclass(frozen=True)
@@ -83,6 +63,47 @@ class SearchResult:
     wall_time_s: float
     segment_times: tuple[tuple[float, float], ...] = ()
     """Per segment run here: (seconds training, seconds of driver work after it: Optuna, PBT, checkpoints, tables)."""
+
+
+@dataclass
+class _Run:
+    """The driver's state between segments; :meth:`save` writes it to ``driver.json``."""
+
+    config: RunConfig
+    layout: RunDir
+    records: list[MemberRecord]
+    segment: int
+    """The next segment to train (``n_segments`` once every segment is done)."""
+    n_segments: int
+    start_episode: int
+    """The episode this driver started (or resumed) at."""
+    qd: QualitySearch | None
+    trials: SegmentTrials
+    metrics: list[dict[str, Any]]
+    lineage: list[dict[str, Any]]
+    show_progress: bool
+    segment_times: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def last(self) -> bool:
+        """Is the current segment the last one?"""
+        return self.segment == self.n_segments - 1
+
+    @property
+    def episodes(self) -> int:
+        """Episodes of the current segment (the last one may be shorter)."""
+        pop = self.config.population
+        return min(pop.ready_interval, pop.episodes - self.segment * pop.ready_interval)
+
+    def search_paths(self, prefix: str) -> list[str]:
+        return sorted(p for p in self.config.search_space if p.startswith(prefix))
+
+    def save(self, finished: bool = False) -> None:
+        state = {"segment": self.segment, "finished": finished,
+                 "members": [dataclasses.asdict(r) for r in self.records]}
+        if self.qd is not None:
+            state["quality_diversity"] = self.qd.state()
+        atomic_write_text(self.layout.driver_state, json.dumps(state, indent=1, sort_keys=True))
 
 
 def _fitness(rows: list[dict[str, Any]], metric: str, last: int) -> float:
@@ -106,161 +127,174 @@ def run_search(
     recorded (tests use it to kill an actor or interrupt the driver).
     """
     started = time.perf_counter()
-    pop = config.population
     run_dir.mkdir(parents=True, exist_ok=True)
     layout = RunDir(run_dir)
-    state_path = layout.driver_state
-    space = config.search_space
-    training_paths = sorted(p for p in space if p.startswith("training."))
-    curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
-    n_segments = math.ceil(pop.episodes / pop.ready_interval)
-
-    saved: dict[str, Any] = {}
-    if resume and state_path.exists():
-        saved = json.loads(state_path.read_text())
-        if saved.get("finished") and layout.outcomes.exists():
-            model = config.economy_model
-            groups = outcome_groups((d.name for d in model.descriptors), config.agent_types)
-            outcomes = [unflatten(OutcomeRow, r, groups) for r in read_table(layout.outcomes, "outcomes").to_pylist()]
-            return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started)
-        records = [MemberRecord(**r) for r in saved["members"]]
-        segment = int(saved["segment"])
-    else:
-        curricula = config.member_curricula
-        records = [
-            MemberRecord(member_id=f"m{i:03d}", niche=curricula[i % len(curricula)].niche,
-                          curriculum=config_to_dict(curricula[i % len(curricula)]), seed=member_seed(config.seed, i))
-            for i in range(pop.size)
-        ]
-        segment = 0
-
-    qd = QualitySearch(config, run_dir, saved.get("quality_diversity")) if pop.archive.enabled else None
-    if qd is not None:
-        qd.load_probes(segment)
-
-    def save_state(finished: bool = False) -> None:
-        state = {"segment": segment, "finished": finished, "members": [dataclasses.asdict(r) for r in records]}
-        if qd is not None:
-            state["quality_diversity"] = qd.state()
-        atomic_write_text(state_path, json.dumps(state, indent=1, sort_keys=True))
-
-    metrics_path, lineage_path = layout.metrics, layout.lineage
-    start_episode = min(segment * pop.ready_interval, pop.episodes)
-    metrics = [r for r in read_table(metrics_path, "metrics").to_pylist()
-               if r["episode"] <= start_episode] if metrics_path.exists() else []
-    lineage = [r for r in read_table(lineage_path, "lineage").to_pylist()
-               if r["segment"] < segment] if lineage_path.exists() else []
-
-    study = open_study(config.name, pop, run_dir, config.seed)
-    trials = SegmentTrials(study, space,
-                           sampler_for=lambda member, segment: make_sampler(pop, trial_seed(config.seed, member, segment)))
-    objective_metrics = [o.metric for o in pop.objectives]
-
-    segment_times: list[tuple[float, float]] = []
+    n_segments = math.ceil(config.population.episodes / config.population.ready_interval)
+    saved = json.loads(layout.driver_state.read_text()) if resume and layout.driver_state.exists() else {}
+    if saved.get("finished") and layout.outcomes.exists():
+        return SearchResult(run_dir, _saved_outcomes(config, layout), n_segments, time.perf_counter() - started)
+    run, curricula = _set_up(config, layout, saved, n_segments, show_progress)
     started_ray = start_ray(config, address)
-    population = Population(config, run_dir, records, show_progress)
+    population = Population(config, run_dir, run.records, show_progress)
     try:
-        # Trials and actors for the current segment (fresh start or resume).
-        for r in records:
-            if r.trial is None:
-                fixed = r.hyperparameters or {}
-                r.trial, params = trials.open(r.member_id, segment, r.niche, start_episode, fixed)
-                r.hyperparameters = {**params, **fixed}
-                if segment == 0:
-                    curriculum = load_curriculum(r.curriculum)
-                    for path in curriculum_paths:
-                        curriculum = replace_path(curriculum, path.removeprefix("curriculum."),
-                                                  r.hyperparameters[path])
-                    r.curriculum = config_to_dict(curriculum)
-        save_state()
-        for r in records:
-            # Interrupted during the final best response: every member is at its final.pt.
-            ck = (layout.final_checkpoint(r.member_id) if segment >= n_segments
-                  else population.checkpoint(r.member_id, segment))
-            population.spawn(r.member_id, ck if ck.exists() else None)
-            if not ck.exists():
-                population.ray.get(population.actors[r.member_id].save.remote(str(ck)))
-        population.open_bars(pop.episodes, start_episode)
-
-        while segment < n_segments:
-            episodes = min(pop.ready_interval, pop.episodes - segment * pop.ready_interval)
-            seg = segment
+        _open_trials(run, curricula)
+        _spawn_actors(run, population)
+        while run.segment < run.n_segments:
             train_started = time.perf_counter()
-            results = population.call_all("train", lambda _m, episodes=episodes: (episodes,),
-                                          lambda m, seg=seg: population.checkpoint(m, seg))
+            results = _train_segment(run, population)
             driver_started = time.perf_counter()
-            end_episode = segment * pop.ready_interval + episodes
-            fitness = {}
-            for r in records:
-                rows = results[r.member_id]
-                for row in rows:
-                    row.update(segment=segment, trial=r.trial, restarts=r.restarts)
-                metrics.extend(rows)
-                fitness[r.member_id] = _fitness(rows, pop.fitness, pop.fitness_rows)
-                r.fitness_history.append(fitness[r.member_id])
-                trials.tell(r.trial, [_fitness(rows, m, pop.fitness_rows) for m in objective_metrics])
-            population.fitness = fitness
-            write_table(metrics, metrics_path, "metrics")
-            if not show_progress:
-                line = "  ".join(f"{m}={f:.4g}" for m, f in sorted(fitness.items()))
-                print(f"segment {segment + 1}/{n_segments} (episode {end_episode}): fitness {line}", flush=True)
-
-            last = segment == n_segments - 1
-            restarts = None
-            if qd is not None and not last:
-                probe_args = (pop.archive.probe_episodes, pop.archive.probe_seeds)
-                probes = population.call_all("probe", lambda _m, args=probe_args: args,
-                                             lambda m, seg=seg: population.checkpoint(m, seg))
-                qd.record(segment, episodes * len(records), probes, population.records,
-                          lambda m, path: population.ray.get(population.actors[m].save.remote(str(path))))
-                qd.write()
-                restarts = qd.restarts(population.records, random.Random(f"qd-{config.seed}-{segment}"))
-            if not last:
-                lineage.extend(_pbt_step(config, population, trials, records, fitness, segment, end_episode,
-                                         training_paths, curriculum_paths, restarts, qd))
-                write_table(lineage, lineage_path, "lineage", LineageRow)
-                nxt = segment + 1
-                population.call_all("save", lambda m, nxt=nxt: (str(population.checkpoint(m, nxt)),),
-                                    lambda m, seg=seg: population.checkpoint(m, seg))
-            else:
-                population.call_all("save", lambda m: (str(layout.final_checkpoint(m)),),
-                                    lambda m, seg=seg: population.checkpoint(m, seg))
-            segment += 1
-            save_state()
-            _prune_checkpoints(population, segment)
-            if qd is not None:
-                qd.prune()
-            segment_times.append((driver_started - train_started, time.perf_counter() - driver_started))
+            fitness = _record_segment(run, population, results)
+            if not run.last:
+                _exploit_and_explore(run, population, fitness)
+            _checkpoint_segment(run, population)
+            run.segment_times.append((driver_started - train_started, time.perf_counter() - driver_started))
             if on_segment is not None:
-                on_segment(segment - 1, population.actors)
-
-        population.close_bars()
-        if not lineage_path.exists():
-            write_table(lineage, lineage_path, "lineage", LineageRow)
-        outcomes, finals = _finish(config, population, run_dir)
-        if pop.refine.rounds > 0:
-            from populations.refinement import refine_outcomes
-
-            outcomes = refine_outcomes(config, population, outcomes, LineageRow)
-        if pop.solve.enabled:
-            from populations.solving import solve_outcomes
-
-            outcomes = solve_outcomes(config, population, outcomes, LineageRow)
-        if qd is not None:
-            last_episodes = pop.episodes - (n_segments - 1) * pop.ready_interval
-            qd.record(n_segments, last_episodes * len(records), finals, population.records,
-                      lambda m, path: copy_checkpoint(layout.final_checkpoint(m), path), kind="final")
-            qd.write()
-            if pop.archive.assess_elites:
-                outcomes = _assess_elites(config, population, qd, outcomes)
-        save_state(finished=True)
-        if qd is not None:
-            qd.prune()
+                on_segment(run.segment - 1, population.actors)
+        outcomes = _final_stages(run, population)
     finally:
         population.close_bars()
         if started_ray:
             population.ray.shutdown()
-    return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started, tuple(segment_times))
+    return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started, tuple(run.segment_times))
+
+
+# ------------------------------------------------------------ resume and set-up
+def _saved_outcomes(config: RunConfig, layout: RunDir) -> list[OutcomeRow]:
+    """The outcomes of a finished run (resuming it does nothing more)."""
+    groups = outcome_groups((d.name for d in config.economy_model.descriptors), config.agent_types)
+    return [unflatten(OutcomeRow, r, groups) for r in read_table(layout.outcomes, "outcomes").to_pylist()]
+
+
+def _set_up(config: RunConfig, layout: RunDir, saved: dict[str, Any], n_segments: int,
+            show_progress: bool) -> tuple[_Run, dict[str, Curriculum]]:
+    """The run's state: resumed from ``saved`` (``driver.json``) or a fresh population.
+
+    Also returns each fresh member's :class:`Curriculum` (empty on resume), so that
+    :func:`_open_trials` applies searched curriculum values without reloading it.
+    """
+    pop = config.population
+    curricula: dict[str, Curriculum] = {}
+    if saved:
+        records = [MemberRecord(**r) for r in saved["members"]]
+        segment = int(saved["segment"])
+    else:
+        records = []
+        for i in range(pop.size):
+            curriculum = config.member_curricula[i % len(config.member_curricula)]
+            records.append(MemberRecord(member_id=f"m{i:03d}", niche=curriculum.niche,
+                                        curriculum=config_to_dict(curriculum), seed=member_seed(config.seed, i)))
+            curricula[records[-1].member_id] = curriculum
+        segment = 0
+
+    qd = QualitySearch(config, layout.root, saved.get("quality_diversity")) if pop.archive.enabled else None
+    if qd is not None:
+        qd.load_probes(segment)
+    start_episode = min(segment * pop.ready_interval, pop.episodes)
+    metrics = [r for r in read_table(layout.metrics, "metrics").to_pylist()
+               if r["episode"] <= start_episode] if layout.metrics.exists() else []
+    lineage = [r for r in read_table(layout.lineage, "lineage").to_pylist()
+               if r["segment"] < segment] if layout.lineage.exists() else []
+    study = open_study(config.name, pop, layout.root, config.seed)
+    trials = SegmentTrials(study, config.search_space,
+                           sampler_for=lambda member, segment: make_sampler(pop, trial_seed(config.seed, member, segment)))
+    run = _Run(config, layout, records, segment, n_segments, start_episode, qd, trials, metrics, lineage,
+               show_progress)
+    return run, curricula
+
+
+def _open_trials(run: _Run, curricula: dict[str, Curriculum]) -> None:
+    """Open the current segment's trial of every member that has none (fresh start or resume).
+
+    At segment 0 the searched curriculum values are applied to the member's curriculum.
+    """
+    curriculum_paths = run.search_paths("curriculum.")
+    for r in run.records:
+        if r.trial is None:
+            fixed = r.hyperparameters or {}
+            r.trial, params = run.trials.open(r.member_id, run.segment, r.niche, run.start_episode, fixed)
+            r.hyperparameters = {**params, **fixed}
+            if run.segment == 0 and curriculum_paths:
+                curriculum = curricula.get(r.member_id) or load_curriculum(r.curriculum)
+                for path in curriculum_paths:
+                    curriculum = replace_path(curriculum, path.removeprefix("curriculum."), r.hyperparameters[path])
+                r.curriculum = config_to_dict(curriculum)
+    run.save()
+
+
+def _spawn_actors(run: _Run, population: Population) -> None:
+    """One actor per member, loaded from the current segment's checkpoint (saved first if missing)."""
+    layout = run.layout
+    for r in run.records:
+        # Interrupted during the final best response: every member is at its final.pt.
+        ck = (layout.final_checkpoint(r.member_id) if run.segment >= run.n_segments
+              else population.checkpoint(r.member_id, run.segment))
+        population.spawn(r.member_id, ck if ck.exists() else None)
+        if not ck.exists():
+            population.ray.get(population.actors[r.member_id].save.remote(str(ck)))
+    population.open_bars(run.config.population.episodes, run.start_episode)
+
+
+# ------------------------------------------------------------ one segment
+def _train_segment(run: _Run, population: Population) -> dict[str, list[dict[str, Any]]]:
+    """Every member trains the segment's episodes on its actor; returns each member's metrics rows."""
+    seg = run.segment
+    return population.call_all("train", lambda _m, episodes=run.episodes: (episodes,),
+                               lambda m: population.checkpoint(m, seg))
+
+
+def _record_segment(run: _Run, population: Population, results: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+    """Append the metrics rows, tell each member's trial its objectives; returns each member's fitness."""
+    pop = run.config.population
+    fitness = {}
+    for r in run.records:
+        rows = results[r.member_id]
+        for row in rows:
+            row.update(segment=run.segment, trial=r.trial, restarts=r.restarts)
+        run.metrics.extend(rows)
+        fitness[r.member_id] = _fitness(rows, pop.fitness, pop.fitness_rows)
+        r.fitness_history.append(fitness[r.member_id])
+        run.trials.tell(r.trial, [_fitness(rows, o.metric, pop.fitness_rows) for o in pop.objectives])
+    population.fitness = fitness
+    write_table(run.metrics, run.layout.metrics, "metrics")
+    if not run.show_progress:
+        line = "  ".join(f"{m}={f:.4g}" for m, f in sorted(fitness.items()))
+        end_episode = run.segment * pop.ready_interval + run.episodes
+        print(f"segment {run.segment + 1}/{run.n_segments} (episode {end_episode}): fitness {line}", flush=True)
+    return fitness
+
+
+def _exploit_and_explore(run: _Run, population: Population, fitness: dict[str, float]) -> None:
+    """Between segments: probe the archive (quality-diversity search), then the PBT step; lineage rows."""
+    config, qd, seg = run.config, run.qd, run.segment
+    restarts = None
+    if qd is not None:
+        probe_args = (config.population.archive.probe_episodes, config.population.archive.probe_seeds)
+        probes = population.call_all("probe", lambda _m: probe_args, lambda m: population.checkpoint(m, seg))
+        qd.record(seg, run.episodes * len(run.records), probes, population.records,
+                  lambda m, path: population.ray.get(population.actors[m].save.remote(str(path))))
+        qd.write()
+        restarts = qd.restarts(population.records, random.Random(f"qd-{config.seed}-{seg}"))
+    end_episode = seg * config.population.ready_interval + run.episodes
+    run.lineage.extend(_pbt_step(config, population, run.trials, run.records, fitness, seg, end_episode,
+                                 run.search_paths("training."), run.search_paths("curriculum."), restarts, qd))
+    write_table(run.lineage, run.layout.lineage, "lineage", LineageRow)
+
+
+def _checkpoint_segment(run: _Run, population: Population) -> None:
+    """Save every member (``seg_<k+1>.pt``, or ``final.pt`` after the last segment), then record
+    ``segment = k + 1`` in ``driver.json`` and prune old checkpoints."""
+    seg, layout = run.segment, run.layout
+    if not run.last:
+        population.call_all("save", lambda m: (str(population.checkpoint(m, seg + 1)),),
+                            lambda m: population.checkpoint(m, seg))
+    else:
+        population.call_all("save", lambda m: (str(layout.final_checkpoint(m)),),
+                            lambda m: population.checkpoint(m, seg))
+    run.segment += 1
+    run.save()
+    _prune_checkpoints(population, run.segment)
+    if run.qd is not None:
+        run.qd.prune()
 
 
 def _prune_checkpoints(population: Population, segment: int) -> None:
@@ -312,64 +346,14 @@ def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, 
     return lineage
 
 
-def _assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
-                   outcomes: list[OutcomeRow]) -> list[OutcomeRow]:
-    """Evaluate and best-respond every archive elite that is not a final outcome; append them to
-    ``outcomes.parquet`` (member id ``<member>@e<episode>``, niche ``archive:<niche>``) and their
-    deviations to ``best_response.parquet``."""
-    layout = population.layout
-    elites = [e for _, e in sorted(qd.archive.elites.items()) if e.episode < config.population.episodes]
-    if not elites:
-        return outcomes
-    if population.show_progress:
-        print(f"best response of {len(elites)} archive elites ...", flush=True)
-    ray = population.ray
-    for actor in population.actors.values():  # the members are done; free their CPU shares
-        ray.kill(actor)
-    population.actors = {}
-    refs = []
-    for e in elites:
-        record = population.records[e.member_id]
-        member_config, curriculum = population.member_config(record)
-        actor = population.worker_cls.options(num_cpus=population.cpus).remote(
-            member_config, curriculum, record.seed, f"{e.member_id}@e{e.episode}", population.threads)
-        # Not waited for: more elites than free CPU shares queue as pending actors, and each starts
-        # when an earlier one is killed below (waiting here would deadlock).
-        actor.load.remote(str(layout.root / e.checkpoint))  # its own weights and hyperparameters
-        refs.append((e, record, actor, actor.finish.remote()))
-    br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
-    extra = []
-    for e, record, actor, ref in refs:
-        descriptors, descriptor_se, rows = ray.get(ref)
-        ray.kill(actor)
-        br_rows.extend(rows)
-        extra.append(outcome_row(
-            member_id=f"{e.member_id}@e{e.episode}", niche=f"archive:{record.niche}",
-            curriculum=record.curriculum["name"], seed=record.seed, episode=e.episode,
-            hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
-            economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds))
-    outcomes = outcomes + extra
-    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
-    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
+# ------------------------------------------------------------ after the last segment
+def _final_stages(run: _Run, population: Population) -> list[OutcomeRow]:
+    """The final stages (:func:`populations.stages.final_stages`), then ``driver.json`` says finished."""
+    population.close_bars()
+    if not run.layout.lineage.exists():
+        write_table(run.lineage, run.layout.lineage, "lineage", LineageRow)
+    outcomes = final_stages(run.config, population, run.qd, run.n_segments)
+    run.save(finished=True)
+    if run.qd is not None:
+        run.qd.prune()
     return outcomes
-
-
-def _finish(config: RunConfig, population: Population, run_dir: Path) -> tuple[list[OutcomeRow], dict[str, tuple]]:
-    """Evaluate and best-respond every final member; write outcomes and best-response tables."""
-    if population.show_progress:
-        print("best response and evaluation of every member ...", flush=True)
-    layout = population.layout
-    finals = population.call_all("finish", lambda _m: (), layout.final_checkpoint)
-    outcomes, br_rows = [], []
-    for m, r in sorted(population.records.items()):
-        descriptors, descriptor_se, rows = finals[m]
-        br_rows.extend(rows)
-        outcomes.append(outcome_row(
-            member_id=m, niche=r.niche, curriculum=r.curriculum["name"], seed=r.seed,
-            episode=config.population.episodes, hyperparameters=r.hyperparameters,
-            descriptors=descriptors, best_response_rows=rows, economy=config.economy_model, fixed_types=tuple(config.fixed),
-            descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds,
-        ))
-    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
-    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
-    return outcomes, finals

@@ -1,6 +1,10 @@
-"""The typed run configuration: one tree of frozen dataclasses (:class:`RunConfig`).
+"""The typed run configuration's root: :class:`RunConfig`, with its best-response and analysis sections.
 
-Every field is documented where it is declared and in docs/configuration.md;
+The other sections live in :mod:`pbt_econ.config.training`, :mod:`pbt_econ.config.curriculum` and
+:mod:`pbt_econ.config.population`; the economy's own section is the config class of the plug-in that
+``economy.kind`` names (default :data:`DEFAULT_KIND`), and :func:`get_path` / :func:`replace_path`
+read and replace one dotted path of the tree. Every field is documented where it is declared and in
+docs/configuration.md;
 ``__post_init__`` checks ranges where they live, with a
 :class:`~pbt_econ.core.errors.ConfigError` that names the field. Loading YAML
 into this tree is :mod:`pbt_econ.config.load`'s job; import the names from there.
@@ -62,9 +66,14 @@ class BestResponseConfig:
     tolerance: dict[str, float] = field(default_factory=dict)
     """Largest allowed gain per type, relative to the improvement during training; a type not named
     takes the economy's default (the RBC: consumer 0.03, firm 0.10, government 0.01, the paper's)."""
+    sequential_cap: int = 1
+    """Sequential evaluation: a check whose verdict is ``inconclusive`` is evaluated again on twice the
+    episodes (the first ones are the same: common random numbers), and again, until the verdict is
+    decided or the episodes reach ``sequential_cap * eval_episodes``. 1: off (one evaluation)."""
 
     def __post_init__(self) -> None:
         check_number("episodes", self.episodes, low=1, integer=True)
+        check_number("sequential_cap", self.sequential_cap, low=1, integer=True)
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         check_number("eval_seed", self.eval_seed, low=0, integer=True)
         for t, v in self.tolerance.items():
@@ -146,7 +155,8 @@ class RunConfig:
     best_response: BestResponseConfig = field(default_factory=BestResponseConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     fixed: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Agent types that always play one given action and never learn (:mod:`pbt_econ.fixed`)."""
+    """Agent types that always play one given action and never learn (checked and resolved to head indices
+    by :mod:`pbt_econ.config.resolve`)."""
 
     def __post_init__(self) -> None:
         if (not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", self.name)

@@ -54,10 +54,6 @@ class RunDir(_Layout):
         return self.root / "driver.json"
 
     @property
-    def optuna_db(self) -> Path:
-        return self.root / "optuna.db"
-
-    @property
     def metrics(self) -> Path:
         return self.root / "metrics.parquet"
 

@@ -158,7 +158,7 @@ class Economy(Protocol):
         return None
 
     def budget_scales(self) -> Mapping[str, float]:
-        """Money per unit of no-Ponzi penalty, per type with a budget (default: 1 for every type).
+        """Money per unit of no-Ponzi penalty, per type with a budget (default: empty, i.e. 1 for every type).
 
         ``training.no_ponzi.budget_scale`` overrides it; read by the rollout."""
         return {}

@@ -67,7 +67,7 @@ def _violated(rows) -> bool:
     return any(r.verdict == "violated" for r in rows)
 
 
-def classify(rounds: list[RefineRound], violated_left: bool, adoptable_left: bool, limit: int) -> str:
+def classify(rounds: list[RefineRound], violated_left: bool, adoptable_left: bool) -> str:
     """How a refinement ended (see :attr:`RefineResult.ending`); pure, for tests."""
     if not rounds:
         return "not adoptable" if violated_left else "not needed"
@@ -97,5 +97,5 @@ def refine(member, config, rounds: int, episodes: int, eval_seeds: int, start=No
         member.set_state(clone.get_state())
         assessment = assess_outcome(member, config, eval_seeds)
     rows = assessment[2]
-    ending = classify(history, _violated(rows), adoptable(rows) is not None, rounds)
+    ending = classify(history, _violated(rows), adoptable(rows) is not None)
     return RefineResult(rounds=history, ending=ending, final=assessment, epsilon_after=_largest(assessment[2]))

@@ -15,7 +15,7 @@ drives it through a small surface (called from a Ray actor):
   in memory (PBT exploit copies it between members);
 * :meth:`Member.set_hyperparameters` - change ``training.*`` values between
   segments (PBT explore);
-* :meth:`Member.save` / :func:`pbt_econ.core.checkpoints.load_member` - checkpoints;
+* :meth:`Member.save` / :func:`load_member` - checkpoints (:mod:`pbt_econ.core.checkpoints`);
 * :meth:`Member.evaluate` - evaluation rollouts without learning.
 """
 

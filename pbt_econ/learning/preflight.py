@@ -16,9 +16,6 @@ from pbt_econ.core.errors import ConfigError
 
 __all__ = ["check_device", "check_output_dir", "check_output_file", "check_search", "pbt_notice"]
 
-SEARCH_COLUMNS = ("segment", "trial", "restarts")
-"""Columns the search adds to ``metrics.parquet`` (not metrics a member reports)."""
-
 
 def _existing_ancestor(path: Path) -> Path:
     for parent in (path, *path.parents):

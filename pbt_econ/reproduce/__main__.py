@@ -27,7 +27,7 @@ from pbt_econ.core.errors import ConfigError
 __all__ = ["main"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pbt_econ.reproduce",
                                      description="Reproduce the paper's claims with statistics.")
     parser.add_argument("--scale", default="small", help="small (minutes), cpu (hours), paper (GPU cluster), "
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a field of every run's config (repeatable)")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a locally started Ray (default: all)")
     parser.add_argument("--no-progress", action="store_true", help="one log line per finished run")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         from pbt_econ.learning.preflight import check_device, check_output_dir
         from pbt_econ.studies.paper.plan import load_preset, plan_runs, run_config
@@ -63,23 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             for device in sorted({c.device for c in configs}):
                 check_device(device)
         check_address(args.address)
-        from pbt_econ.core.rundir import ReproduceDir
-
-        manifest = ReproduceDir(out).manifest
-        plan = {"scale": str(args.scale), "seeds": args.seeds, "first_seed": args.first_seed,
-                "overrides": list(args.overrides), "runs": [s.run_id for s in specs]}
-        if manifest.exists() and not args.resume:
-            raise ConfigError(f"{out}: already holds a reproduction; pass --resume to continue it or choose --out")
-        if manifest.exists():
-            saved = json.loads(manifest.read_text())
-            if {k: saved.get(k) for k in plan} != plan:
-                changed = next(k for k in plan if saved.get(k) != plan[k])
-                raise ConfigError(f"--resume {out}: {changed} differs from the reproduction there "
-                                  f"({saved.get(changed)!r} there, {plan[changed]!r} now)")
-        from pbt_econ.core.files import atomic_write_text
-
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(manifest, json.dumps(plan, indent=1))
+        _write_manifest(out, {"scale": str(args.scale), "seeds": args.seeds, "first_seed": args.first_seed,
+                              "overrides": list(args.overrides), "runs": [s.run_id for s in specs]}, args.resume)
 
         from pbt_econ.studies.paper.report import write_reproduction
         from pbt_econ.studies.paper.runner import run_all
@@ -113,6 +102,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nreport: {ReproduceDir(out).report} ({wall / 60:.1f} min)")
     return 0
 
+
+
+def _write_manifest(out: Path, plan: dict, resume: bool) -> None:
+    """Record the reproduction's plan in ``out``; with ``resume`` it must match the plan already there."""
+    from pbt_econ.core.rundir import ReproduceDir
+
+    manifest = ReproduceDir(out).manifest
+    if manifest.exists() and not resume:
+        raise ConfigError(f"{out}: already holds a reproduction; pass --resume to continue it or choose --out")
+    if manifest.exists():
+        saved = json.loads(manifest.read_text())
+        if {k: saved.get(k) for k in plan} != plan:
+            changed = next(k for k in plan if saved.get(k) != plan[k])
+            raise ConfigError(f"--resume {out}: {changed} differs from the reproduction there "
+                              f"({saved.get(changed)!r} there, {plan[changed]!r} now)")
+    from pbt_econ.core.files import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(manifest, json.dumps(plan, indent=1))
 
 if __name__ == "__main__":
     from pbt_econ.core.cli import run

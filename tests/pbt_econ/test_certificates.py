@@ -94,3 +94,24 @@ def test_paired_gain_and_worst_verdict():
     assert worst_verdict(["verified", "violated", "inconclusive"]) == "violated"
     assert worst_verdict(["verified", "verified"]) == "verified"
     assert worst_verdict([]) == "inconclusive"
+
+
+def test_sequential_evaluation_stops_as_soon_as_the_verdict_is_decided():
+    from types import SimpleNamespace
+
+    from pbt_econ.equilibrium.best_response.rows import decide
+
+    calls = []
+
+    def row_at(n, decided_at):
+        calls.append(n)
+        return SimpleNamespace(verdict="violated" if n >= decided_at else "inconclusive", eval_episodes=n)
+
+    assert decide(lambda n: row_at(n, 4), 4, 8).eval_episodes == 4 and calls == [4]  # decided at once
+    calls.clear()
+    assert decide(lambda n: row_at(n, 16), 4, 8).verdict == "violated" and calls == [4, 8, 16]  # stops there
+    calls.clear()
+    row = decide(lambda n: row_at(n, 10**6), 4, 8)  # never decided: stops at the cap, 8 x 4 episodes
+    assert row.verdict == "inconclusive" and calls == [4, 8, 16, 32]
+    calls.clear()
+    assert decide(lambda n: row_at(n, 10**6), 4, 1).eval_episodes == 4 and calls == [4]  # cap 1: off

@@ -1,7 +1,8 @@
-"""Fixed policies: an agent type that always plays one given action and never learns.
+"""The RBC's fixed policies: an agent type that always plays one given action and never learns.
 
 A config's ``fixed:`` section names, per agent type, one action from that
-type's grids, e.g. the paper's fixed-tax baselines::
+type's grids (:func:`pbt_econ.config.resolve.fixed_actions` asks the economy,
+here :func:`fixed_indices`), e.g. the paper's fixed-tax baselines::
 
     fixed:
       government: {income_tax: 0.2, corporate_tax: 0.1}
@@ -57,7 +58,7 @@ def fixed_indices(fixed: dict[str, dict[str, float]], spaces: SpacesConfig,
 
     Consumer: ``F`` consumption heads, the hours head, the employer head;
     firm and government: their one joint head (the layouts of
-    :class:`~pbt_econ.spaces.ActionSpaces`).
+    :class:`~pbt_econ.economies.rbc.spaces.ActionSpaces`).
     """
     if not isinstance(fixed, dict):
         raise ConfigError(f"fixed = {fixed!r}: must map agent types to actions")

@@ -24,7 +24,7 @@ import torch
 
 from pbt_econ.config.episode import evaluation_spec, with_fixed
 from pbt_econ.core.seeds import stream_seed
-from pbt_econ.equilibrium.best_response.rows import BestResponseRow, make_row
+from pbt_econ.equilibrium.best_response.rows import BestResponseRow, decide, make_row
 from pbt_econ.equilibrium.best_response.unilateral import spread_agents
 
 __all__ = ["certificate_rows", "certifiable", "per_agent_returns"]
@@ -74,6 +74,7 @@ def certificate_rows(member, config, reference: dict[str, float], before_rewards
     episodes, seed = config.eval_episodes, config.eval_seed
     base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
     before = before_rewards or per_agent_returns(member, base, episodes, seed)
+    befores = {episodes: before}
     rows = []
     for t, actions in grids.items():
         agents = spread_agents(before[t].shape[1], config.unilateral_agents)
@@ -81,13 +82,7 @@ def certificate_rows(member, config, reference: dict[str, float], before_rewards
         for scope, j in scopes:
             best = None
             for a in actions:
-                agent = base.agent(t)
-                if scope == "type":
-                    changed = dataclasses.replace(agent, fixed_action=(a,))
-                else:
-                    changed = dataclasses.replace(agent, override=((j, (a,)),))
-                spec = dataclasses.replace(base, agents={**base.agents, t: changed})
-                after = per_agent_returns(member, spec, episodes, seed)[t]
+                after = per_agent_returns(member, _deviation_spec(base, t, a, scope, j), episodes, seed)[t]
                 own_after = after.mean(-1) if scope == "type" else after[:, j]
                 own_before = before[t].mean(-1) if scope == "type" else before[t][:, j]
                 gain = float(own_after.mean() - own_before.mean())
@@ -97,8 +92,32 @@ def certificate_rows(member, config, reference: dict[str, float], before_rewards
             ref = reference.get(t, math.nan)
             r_before = sum(own_before) / len(own_before)
             untrained = r_before - ref if math.isfinite(ref) else math.nan
-            rows.append(make_row(member_id=member.member_id, agent_type=t, start="constant", episodes=0,
-                                 before=own_before, after=own_after, untrained=untrained,
-                                 tolerance=config.tolerance.get(t, math.inf), member_episode=member.episode,
-                                 eval_seed=seed, deviation=scope, agent=j, action=_label(member, t, a)))
+
+            def certificate_row(n, t=t, a=a, scope=scope, j=j, own_before=own_before, own_after=own_after,
+                                untrained=untrained):
+                if n != episodes:  # sequential evaluation: the same action on more episodes, same seed
+                    spec = _deviation_spec(base, t, a, scope, j)
+                    if n not in befores:
+                        befores[n] = per_agent_returns(member, base, n, seed)
+                    before_n = befores[n][t]
+                    after_n = per_agent_returns(member, spec, n, seed)[t]
+                    own_before = (before_n.mean(-1) if scope == "type" else before_n[:, j]).tolist()
+                    own_after = (after_n.mean(-1) if scope == "type" else after_n[:, j]).tolist()
+                return make_row(member_id=member.member_id, agent_type=t, start="constant", episodes=0,
+                                before=own_before, after=own_after, untrained=untrained,
+                                tolerance=config.tolerance.get(t, math.inf), member_episode=member.episode,
+                                eval_seed=seed, deviation=scope, agent=j, action=_label(member, t, a),
+                                eval_episodes=n)
+
+            rows.append(decide(certificate_row, episodes, config.sequential_cap))
     return rows
+
+
+def _deviation_spec(base, agent_type: str, action: int, scope: str, agent: int):
+    """``base`` with ``agent_type`` playing the constant ``action``: the whole type, or agent ``agent`` alone."""
+    changed = base.agent(agent_type)
+    if scope == "type":
+        changed = dataclasses.replace(changed, fixed_action=(action,))
+    else:
+        changed = dataclasses.replace(changed, override=((agent, (action,)),))
+    return dataclasses.replace(base, agents={**base.agents, agent_type: changed})

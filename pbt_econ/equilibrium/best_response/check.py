@@ -1,6 +1,6 @@
 """Approximate best response: is a learned outcome an ε-meta-equilibrium? (docs/model.md §6)
 
-For each agent type ``k``: freeze the other two types' policies bit for bit,
+For each agent type ``k``: freeze the other types' policies bit for bit,
 keep training ``k`` (from its learned policy and, optionally, from a fresh
 one) with full action grids and full theta, and measure ``k``'s mean
 per-agent episode reward with evaluation rollouts on a seed never used for
@@ -22,7 +22,12 @@ The deviation is trained by the member's own rollout and update code
 (:meth:`pbt_econ.learning.member.Member.train` with specs from
 :func:`~pbt_econ.config.episode.best_response_spec`), so best response optimises
 exactly the objective training did; only the deviating type's policy,
-optimiser and no-Ponzi multiplier change.
+optimiser and budget multiplier (for economies with budgets, e.g. the RBC's
+no-Ponzi condition) change. Besides these type-level deviations come
+unilateral ones (one agent of the type deviates, :mod:`.unilateral`) and exact
+certificates over constant actions (:mod:`.certificates`); an ``inconclusive``
+verdict may be evaluated again on more episodes (``best_response.sequential_cap``,
+:mod:`pbt_econ.equilibrium.sequential`).
 
 The command line is :mod:`pbt_econ.best_response.__main__`.
 """
@@ -38,7 +43,7 @@ from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.core.stats import mean
 from pbt_econ.equilibrium.best_response.certificates import certificate_rows, per_agent_returns
-from pbt_econ.equilibrium.best_response.rows import BestResponseReport, make_row
+from pbt_econ.equilibrium.best_response.rows import BestResponseReport, decide, make_row
 from pbt_econ.equilibrium.best_response.unilateral import deviate_unilateral, spread_agents
 from pbt_econ.equilibrium.outcomes import summarise_evaluations
 from pbt_econ.learning.member import Member, build_policies
@@ -113,6 +118,14 @@ def best_response(
         return m.evaluate(cfg.eval_episodes, seed=cfg.eval_seed)
 
     before = evaluate(member)
+    befores = {cfg.eval_episodes: before}
+
+    def before_at(n: int) -> EvalResult:
+        """The undeviated evaluation on ``n`` episodes (sequential evaluation; the first is ``before``)."""
+        if n not in befores:
+            befores[n] = member.evaluate(n, seed=cfg.eval_seed)
+        return befores[n]
+
     untrained = evaluate(member.untrained())
     reference = {t: before.mean(t) - untrained.mean(t) for t in member.types}
     starts = ("learned", "scratch") if cfg.from_scratch else ("learned",)
@@ -129,12 +142,17 @@ def best_response(
             def record(done, clone, agent_type=agent_type, along=along):
                 along[done] = evaluate(clone).mean(agent_type) - before.mean(agent_type)
 
-            after = evaluate(deviate(member, agent_type, episodes, start, progress=step,
-                                     checkpoints=(quarter, half), on_checkpoint=record))
-            rows.append(make_row(agent_type=agent_type, start=start, before=before.returns[agent_type],
-                                 after=after.returns[agent_type], untrained=untrained.mean(agent_type),
-                                 tolerance=tol, gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
-                                 **common))
+            clone = deviate(member, agent_type, episodes, start, progress=step, checkpoints=(quarter, half),
+                            on_checkpoint=record)
+
+            def trained_row(n, clone=clone, agent_type=agent_type, start=start, tol=tol, along=along):
+                after = evaluate(clone) if n == cfg.eval_episodes else clone.evaluate(n, seed=cfg.eval_seed)
+                return make_row(agent_type=agent_type, start=start, before=before_at(n).returns[agent_type],
+                                after=after.returns[agent_type], untrained=untrained.mean(agent_type),
+                                tolerance=tol, gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
+                                eval_episodes=n, **common)
+
+            rows.append(decide(trained_row, cfg.eval_episodes, cfg.sequential_cap))
         if episodes and cfg.unilateral_agents:
             agents = spread_agents(counts[agent_type], cfg.unilateral_agents)
             base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
@@ -150,12 +168,18 @@ def best_response(
 
                 deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
                                              on_checkpoint=record_own, progress=step)
-                own_after = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed, deviant)[agent_type]
-                rows.append(make_row(agent_type=agent_type, start="learned", before=before_own[:, j].tolist(),
-                                     after=own_after[:, j].tolist(), untrained=mean(untrained_own[:, j].tolist()),
-                                     tolerance=tol, deviation="unilateral", agent=j,
-                                     gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
-                                     **common))
+                def unilateral_row(n, agent_type=agent_type, j=j, deviant=deviant, base=base, tol=tol, along=along,
+                                   before_own=before_own, untrained_own=untrained_own):
+                    own_before = before_own if n == cfg.eval_episodes else per_agent_returns(
+                        member, base, n, cfg.eval_seed)[agent_type]
+                    own_after = per_agent_returns(member, base, n, cfg.eval_seed, deviant)[agent_type]
+                    return make_row(agent_type=agent_type, start="learned", before=own_before[:, j].tolist(),
+                                    after=own_after[:, j].tolist(), untrained=mean(untrained_own[:, j].tolist()),
+                                    tolerance=tol, deviation="unilateral", agent=j,
+                                    gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
+                                    eval_episodes=n, **common)
+
+                rows.append(decide(unilateral_row, cfg.eval_episodes, cfg.sequential_cap))
     certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
     rows += certificate_rows(member, cfg, {t: reference[t] for t in certified})
     return BestResponseReport(rows=rows, before=before, untrained=untrained)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbt_econ.core.stats import ci95, paired_gain
 from pbt_econ.equilibrium.verdicts import relative, verdict
 from pbt_econ.learning.records import EvalResult
 
-__all__ = ["BestResponseReport", "BestResponseRow", "make_row"]
+__all__ = ["BestResponseReport", "BestResponseRow", "decide", "make_row"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class BestResponseRow:
     """Trained deviations: the gain (after - before) after a quarter of ``episodes``; NaN for certificates."""
     gain_half: float = float("nan")
     """Trained deviations: the gain after half of ``episodes``."""
+    eval_episodes: int = 0
+    """Evaluation episodes (of ``batch_size`` copies) behind ``reward_before``/``reward_after``: more than
+    ``best_response.eval_episodes`` when sequential evaluation had to add episodes to decide the verdict."""
     converged: bool = True
     """Trained deviations: the last half of the budget added less than half the tolerance (relative to
     the same reference as ``epsilon_rel_improvement``); certificates are exact, so always true."""
@@ -76,10 +80,25 @@ class BestResponseReport:
     untrained: EvalResult
 
 
+def decide(row_at: Callable[[int], BestResponseRow], episodes: int, cap: int) -> BestResponseRow:
+    """Sequential evaluation: ``row_at(n)`` evaluated on ``n = episodes, 2 episodes, 4 episodes, ...`` until
+    its verdict is not ``inconclusive`` or ``n`` would exceed ``cap * episodes``; the last row.
+
+    ``row_at(n)`` must evaluate before and after on the same seed, so that the first episodes of a longer
+    evaluation are the shorter one's (common random numbers) and the interval only narrows with data.
+    """
+    n = episodes
+    row = row_at(n)
+    while row.verdict == "inconclusive" and 2 * n <= cap * episodes:
+        n *= 2
+        row = row_at(n)
+    return row
+
+
 def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, before: list[float],
              after: list[float], untrained: float, tolerance: float, member_episode: int, eval_seed: int,
              deviation: str = "type", agent: int = -1, action: str = "",
-             gains_along: tuple[float, float] = (math.nan, math.nan)) -> BestResponseRow:
+             gains_along: tuple[float, float] = (math.nan, math.nan), eval_episodes: int = 0) -> BestResponseRow:
     """One row from paired per-economy returns ``before`` and ``after`` (the deviating agents' own mean
     episode returns, common random numbers). ``untrained``: the reference policy's mean return (the
     relative gain divides by ``before - untrained`` when positive, else by ``|before|``);
@@ -103,5 +122,5 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
         tolerance=tolerance, passes=bool(relative(rel, rel_imp) <= tolerance),
         member_episode=member_episode, eval_seed=eval_seed, deviation=deviation, agent=agent, action=action,
         gain_ci95=ci, verdict=verdict(gain, ci, reference, tolerance), gain_quarter=gains_along[0],
-        gain_half=gains_along[1], converged=converged)
+        gain_half=gains_along[1], eval_episodes=eval_episodes, converged=converged)
 

@@ -1,4 +1,4 @@
-"""``python -m pbt_econ.solve``: the deviation-aware solver on trained members (docs/model.md §7).
+"""``python -m pbt_econ.solve``: the deviation-aware solver on trained members (docs/model.md §10).
 
 ::
 

@@ -117,8 +117,11 @@ class MemberWorker:
         from pbt_econ.equilibrium.solver import solve
 
         config = self.member.config
-        return solve(self.member, config.best_response, rounds, episodes, share, meta_solver,
-                     config.analysis.eval_seeds, seed=self.member.seed)
+        br, seeds = config.best_response, config.analysis.eval_seeds
+        last = getattr(self, "_last", None)
+        start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
+        return solve(self.member, br, rounds, episodes, share, meta_solver, seeds, seed=self.member.seed,
+                     start=start)
 
 
 def remote_worker_class():

@@ -1,20 +1,14 @@
 """The YAML loader of the typed run configuration, and the one place to import its names from.
 
-One tree of frozen dataclasses (:class:`RunConfig`, declared in
-:mod:`pbt_econ.config.schema`, :mod:`~pbt_econ.config.training`,
-:mod:`~pbt_econ.config.curriculum` and :mod:`~pbt_econ.config.population`) holds
-everything a run needs: the economy (its config class chosen by
-``economy.kind`` from the registry, :mod:`pbt_econ.economies.registry`), its
-action grids if it has any (``spaces:``), training, the curriculum, the
-population, the search space, best response, analysis and fixed policies.
-YAML files hold values only; :func:`load_config` reads them (a shipped config
-by name, a ``base:`` file underneath, ``--set`` overrides on top:
-:func:`apply_overrides`) and validates them into the tree; :func:`load_curriculum`
-does the same for one curriculum, :func:`config_to_dict` / :func:`dump_config`
-turn a tree back into plain data. Unknown keys, wrong types and out-of-range
-values stop here with a :class:`~pbt_econ.core.errors.ConfigError` that names the
-file and the field (``configs/x.yaml: training.consumer.lr = -1: must be in
-(0, inf]``), before anything starts.
+One tree of frozen dataclasses (:class:`RunConfig`; sections in :mod:`pbt_econ.config.schema`,
+``.training``, ``.curriculum``, ``.population``; the economy's own config class chosen by
+``economy.kind`` from :mod:`pbt_econ.economies.registry`) holds everything a run needs. YAML files
+hold values only; :func:`load_config` reads them (a shipped config by name, a ``base:`` file
+underneath, ``--set`` overrides on top) and validates them into the tree; :func:`load_curriculum`
+does the same for one curriculum, :func:`config_to_dict` / :func:`dump_config` turn a tree back into
+plain data. Unknown keys, wrong types and out-of-range values stop here with a
+:class:`~pbt_econ.core.errors.ConfigError` that names the file and the field
+(``configs/x.yaml: training.consumer.lr = -1: must be in (0, inf]``), before anything starts.
 
 The loader is a small generic walker over dataclass type hints rather than a
 schema library: the dataclasses are the single source of truth for names,

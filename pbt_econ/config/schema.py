@@ -66,6 +66,10 @@ class BestResponseConfig:
     tolerance: dict[str, float] = field(default_factory=dict)
     """Largest allowed gain per type, relative to the improvement during training; a type not named
     takes the economy's default (the RBC: consumer 0.03, firm 0.10, government 0.01, the paper's)."""
+    endgame_steps: int = 0
+    """End-game certificates: each constant action of a certifiable type played at one of the last
+    ``endgame_steps`` steps only (docs/model.md §11; :mod:`pbt_econ.equilibrium.best_response.endgame`).
+    0: none."""
     sequential_cap: int = 1
     """Sequential evaluation: a check whose verdict is ``inconclusive`` is evaluated again on twice the
     episodes (the first ones are the same: common random numbers), and again, until the verdict is
@@ -74,6 +78,7 @@ class BestResponseConfig:
     def __post_init__(self) -> None:
         check_number("episodes", self.episodes, low=1, integer=True)
         check_number("sequential_cap", self.sequential_cap, low=1, integer=True)
+        check_number("endgame_steps", self.endgame_steps, low=0, integer=True)
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         check_number("eval_seed", self.eval_seed, low=0, integer=True)
         for t, v in self.tolerance.items():

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pbt_econ.core.stats import standard_error
 from pbt_econ.core.tables import ColumnGroup
-from pbt_econ.equilibrium.verdicts import relative_epsilon, worst_verdict
+from pbt_econ.equilibrium.verdicts import CERTIFICATES, relative_epsilon, worst_verdict
 from pbt_econ.learning.records import Descriptors, PerType
 
 __all__ = ["DescriptorSE", "OutcomeRow", "outcome_groups", "outcome_row", "summarise_evaluations"]
@@ -146,8 +146,8 @@ def outcome_row(member_id: str, niche: str, curriculum: str, seed: int, episode:
         unilateral[t] = max(r.epsilon_abs for r in uni_rows) if uni_rows else math.nan
         type_verdicts[t] = worst_verdict(r.verdict for r in rows)
         verdicts[t] = worst_verdict(r.verdict for r in uni_rows) if uni_rows else type_verdicts[t]
-        trained = [r.epsilon_abs for r in rows if r.start != "constant"]
-        certified = [r.epsilon_abs for r in rows if r.start == "constant" and r.deviation == "type"]
+        trained = [r.epsilon_abs for r in rows if r.start not in CERTIFICATES]
+        certified = [r.epsilon_abs for r in rows if r.start in CERTIFICATES and r.deviation == "type"]
         undertrained[t] = bool(trained and certified and max(certified) > max(trained))
     checked = [t for t in types if not math.isnan(eps_abs[t])]
     columns = {}

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from pbt_econ.equilibrium.best_response import assess_outcome, deviate
-from pbt_econ.equilibrium.verdicts import relative_epsilon
+from pbt_econ.equilibrium.verdicts import CERTIFICATES, relative_epsilon
 
 __all__ = ["RefineResult", "RefineRound", "adoptable", "classify", "refine"]
 
@@ -46,7 +46,7 @@ class RefineResult:
 def _best(rows):
     if not _violated(rows):
         return None
-    candidates = [r for r in rows if r.start != "constant" and r.deviation == "type"
+    candidates = [r for r in rows if r.start not in CERTIFICATES and r.deviation == "type"
                   and r.epsilon_abs > 0]
     return max(candidates, key=relative_epsilon) if candidates else None
 

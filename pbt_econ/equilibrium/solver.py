@@ -1,4 +1,4 @@
-"""The deviation-aware solver: from checking an outcome to finding an ε-equilibrium (docs/model.md §7).
+"""The deviation-aware solver: from checking an outcome to finding an ε-equilibrium (docs/model.md §10).
 
 Shared-policy PPO learns responses only to what happens on its own training path, so a deviation that
 never happens there (one firm that pays nothing) meets no learned response. Equilibrium solvers avoid
@@ -25,6 +25,7 @@ cycling of the outcome (:func:`~pbt_econ.equilibrium.cycling.detect_cycle`), and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from pbt_econ.config.episode import with_fixed
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.equilibrium.best_response.certificates import certifiable
 from pbt_econ.equilibrium.best_response.check import assess_outcome
+from pbt_econ.equilibrium.best_response.endgame import parse_endgame_label
 from pbt_econ.equilibrium.cycling import detect_cycle
+from pbt_econ.equilibrium.verdicts import CERTIFICATES
 from pbt_econ.learning.rollout import PoolPlay
 
 __all__ = ["ENDINGS", "Exploitability", "PoolEntry", "SolveResult", "SolveRound", "exploitability", "mixture",
@@ -57,6 +60,8 @@ class PoolEntry:
     agent: int
     action: int
     """Joint action index of the type's single head."""
+    steps: tuple[int, ...]
+    """Steps at which it is played (empty: every step; an end-game deviation: one of the last steps)."""
     label: str
     gain: float
     """Last measured relative gain of this deviation against the current profile (the regret)."""
@@ -121,16 +126,18 @@ def pool_from_rows(member, rows, round_index: int, max_actions: int) -> list[Poo
     with_unilateral = {r.agent_type for r in rows if r.deviation == "unilateral"}
     entries = []
     for r in rows:
-        if r.start != "constant" or r.verdict != "violated" or r.agent_type not in grids:
+        if r.start not in CERTIFICATES or r.verdict != "violated" or r.agent_type not in grids:
             continue
         if (r.deviation == "type") == (r.agent_type in with_unilateral):
             continue
-        action = next((a for a in grids[r.agent_type] if member.economy.describe_action(r.agent_type, a) == r.action),
+        steps, label = ((parse_endgame_label(r.action)[0],), parse_endgame_label(r.action)[1]) \
+            if r.start == "endgame" else ((), r.action)
+        action = next((a for a in grids[r.agent_type] if member.economy.describe_action(r.agent_type, a) == label),
                       None)
         if action is None:
             continue
         entries.append(PoolEntry(agent_type=r.agent_type, scope=r.deviation, agent=r.agent, action=action,
-                                 label=r.action, gain=max(0.0, r.epsilon_rel), added=round_index))
+                                 steps=steps, label=r.action, gain=max(0.0, r.epsilon_rel), added=round_index))
     return entries
 
 
@@ -165,7 +172,8 @@ def _plays(member, pool: list[PoolEntry], weights: np.ndarray, share: float, gen
             agents[:] = True
         else:
             agents[e.agent] = True
-        plays.append(PoolPlay(agent_type=e.agent_type, copies=copies, agents=agents, action=(e.action,)))
+        plays.append(PoolPlay(agent_type=e.agent_type, copies=copies, agents=agents, action=(e.action,),
+                              steps=e.steps))
     return tuple(plays)
 
 
@@ -209,17 +217,22 @@ class SolveResult:
     pool: tuple[PoolEntry, ...] = field(default_factory=tuple)
 
 
+def _key(entry: PoolEntry) -> tuple:
+    return entry.agent_type, entry.scope, entry.agent, entry.action, entry.steps
+
+
 def _profile(descriptors: dict[str, float], scale: dict[str, float]) -> np.ndarray:
     return np.array([descriptors[k] / scale[k] for k in sorted(scale)])
 
 
 def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solver: str, eval_seeds: int,
-          seed: int, log: Callable[[str], None] | None = None) -> SolveResult:
+          seed: int, log: Callable[[str], None] | None = None, start: tuple | None = None) -> SolveResult:
     """Run up to ``rounds`` solver rounds on ``member`` (trained in place); see the module docstring.
 
     ``br_config``: the best-response settings of every check; ``episodes`` per round of training;
     ``share`` of the copies playing a pooled deviation; ``meta_solver`` ``regret`` or ``uniform``;
-    ``seed`` of the solver's own draws (which copies, which entry).
+    ``seed`` of the solver's own draws (which copies, which entry); ``start``: the outcome's check
+    ``(descriptors, descriptor_se, rows)`` when the caller has it already (round 0 reuses it).
     """
     pool: list[PoolEntry] = []
     history: list[SolveRound] = []
@@ -229,7 +242,8 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
     final: tuple = ()
     say = log or (lambda _msg: None)
     for k in range(rounds + 1):
-        descriptors, se, rows = assess_outcome(member, br_config, eval_seeds)
+        descriptors, se, rows = start if (k == 0 and start is not None) else assess_outcome(member, br_config,
+                                                                                           eval_seeds)
         final = (descriptors, se, rows)
         ex = tuple(exploitability(rows))
         from pbt_econ.equilibrium.verdicts import worst_verdict
@@ -237,12 +251,9 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
         verdict = worst_verdict(e.verdict for e in ex)
         verdict_type = worst_verdict(e.verdict_type for e in ex)
         new = [e for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)
-               if (e.agent_type, e.scope, e.agent, e.action) not in {(p.agent_type, p.scope, p.agent, p.action)
-                                                                     for p in pool}]
-        gains = {(e.agent_type, e.scope, e.agent, e.action): e.gain
-                 for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)}
-        pool = [PoolEntry(**{**p.__dict__, "gain": gains.get((p.agent_type, p.scope, p.agent, p.action), 0.0)})
-                for p in pool] + new
+               if _key(e) not in {_key(p) for p in pool}]
+        gains = {_key(e): e.gain for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)}
+        pool = [dataclasses.replace(p, gain=gains.get(_key(p), 0.0)) for p in pool] + new
         weights = mixture(pool, meta_solver)
         history.append(SolveRound(round=k, member_episode=member.episode, exploitability=ex, verdict=verdict,
                                   verdict_type=verdict_type, pool_size=len(pool),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["VERDICTS", "relative", "relative_epsilon", "verdict", "worst_verdict"]
+__all__ = ["CERTIFICATES", "VERDICTS", "relative", "relative_epsilon", "verdict", "worst_verdict"]
 
 VERDICTS = ("verified", "inconclusive", "violated")
 """From best to worst."""
@@ -43,6 +43,10 @@ def worst_verdict(verdicts: Iterable[str]) -> str:
     """The worst of ``verdicts`` (``inconclusive`` if there are none)."""
     seen = [v for v in verdicts if v in VERDICTS]
     return max(seen, key=VERDICTS.index) if seen else "inconclusive"
+
+
+CERTIFICATES = ("constant", "endgame")
+"""``start`` values of best-response rows found by enumeration, not training (exact certificates)."""
 
 
 def relative_epsilon(row) -> float:

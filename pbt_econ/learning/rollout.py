@@ -64,14 +64,20 @@ class PoolPlay:
     """A pooled deviation played in some economy copies (the solver's training against its pool).
 
     In copies ``copies`` (``[B]`` bool) the agents ``agents`` (``[n]`` bool: one agent, or the whole type)
-    of ``agent_type`` play the constant head indices ``action`` instead of the shared policy; their
-    transitions do not train it (:attr:`Trajectory.learns`), everyone else learns to respond.
+    of ``agent_type`` play the constant head indices ``action`` instead of the shared policy, at the
+    steps ``steps`` (empty: every step; a time-dependent deviation of a finite-horizon economy
+    otherwise); their transitions do not train it (:attr:`Trajectory.learns`), everyone else learns to
+    respond.
     """
 
     agent_type: str
     copies: torch.Tensor
     agents: torch.Tensor
     action: tuple[int, ...]
+    steps: tuple[int, ...] = ()
+
+    def acts_at(self, step: int) -> bool:
+        return not self.steps or step in self.steps
 
     def where(self) -> torch.Tensor:
         """``[B, n]`` bool: the deviating agents of each copy."""
@@ -131,7 +137,7 @@ def rollout(
     store: dict[str, dict[str, list[torch.Tensor]]] = {
         t: {"obs": [], "action": [], "logp": [], "value": [], "reward": []} for t in types
     }
-    for _ in range(T):
+    for step in range(T):
         obs = economy.observe(state)
         indices = {}
         for t in types:
@@ -153,7 +159,7 @@ def rollout(
                 idx = idx.clone()
                 idx[:, agent, :] = torch.tensor(action, device=idx.device)
             for play in pool_play:
-                if play.agent_type == t:
+                if play.agent_type == t and play.acts_at(step):
                     action = torch.tensor(play.action, device=idx.device)
                     idx = torch.where(play.where()[:, :, None], action, idx)
             indices[t] = idx

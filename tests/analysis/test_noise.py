@@ -75,10 +75,14 @@ def test_regime_rules_on_hand_made_rows(values, expected):
     assert Schema.of(RunConfig()).regime(values) == expected  # the rules the analysis reads from a run config
 
 
-def test_equilibria_carry_regime_stability_and_standard_errors():
-    rows = replicates(CENTRES[1], 6, 0.02, seed=5, prefix="x")
+@pytest.mark.parametrize(("export_share", "regime"), [(0.8, "export-led"), (0.2, "domestic")])
+def test_equilibria_carry_regime_stability_and_standard_errors(export_share, regime):
+    """An active centre (800 hours, 120 units produced: neither trivial nor low-activity) whose export share
+    lies far from the 0.5 boundary (its SE is 2% of it, so the boundary is at least 18 SEs away) has one
+    regime by the RBC rules: its equilibrium's centroid must have it too."""
+    rows = replicates({**CENTRES[1], "export_share": export_share}, 6, 0.02, seed=5, prefix="x")
     eq = cluster_outcomes(rows).equilibria[0]
-    assert eq.regime == "export-led" or eq.regime == "domestic"
+    assert eq.regime == regime
     assert 0 <= eq.stability <= 1
     assert eq.centroid_se.price_se == pytest.approx(
         np.std([r["price"] for r in rows], ddof=1) / math.sqrt(6))

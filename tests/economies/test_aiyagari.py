@@ -22,7 +22,7 @@ from pbt_econ.validation import ConfigError
 # published table, cross-checked against this solver at low persistence, where they agree to < 0.01 pp).
 # At rho = 0.9 the published numbers are lower than a fine-grid solution with m = 3 Tauchen gives
 # (sigma 0.4, mu 3: 0.97 % published vs 1.51 % here), a known gap of Aiyagari's coarse computation; those
-# calibrations are documented in docs/ground-truth-aiyagari.md, not tested.
+# calibrations are documented in docs/ground-truth.md, not tested.
 TABLE_II = {  # (sigma, rho, mu): r in %
     (0.2, 0.6, 3.0): 3.8767,
     (0.4, 0.0, 3.0): 3.7816,

@@ -8,7 +8,6 @@ Each economy is built from its default config as the core builds it:
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 import types
 
@@ -18,11 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pbt_econ.core.errors import ConfigError
-from pbt_econ.economies.registry import get_entry
+from pbt_econ.economies.registry import BUILTIN, get_entry
 
-# Temporary: the rbc entry is being moved into pbt_econ.economies.rbc; include it once it exists.
-KINDS = ["cournot", "growth", "coordination", "aiyagari"] + (
-    ["rbc"] if importlib.util.find_spec("pbt_econ.economies.rbc") is not None else [])
+KINDS = list(BUILTIN)
+"""Every built-in economy (a new one is covered as soon as the registry lists it)."""
 B = 3
 CPU = torch.device("cpu")
 STARTS = {"cournot": {"firm": {"quantity": 15.0}}, "coordination": {"agent": {"adopt": 1.0}}}

@@ -50,7 +50,7 @@ def test_pooled_deviation_is_played_and_does_not_train():
 
 
 def test_meta_solver_mixtures():
-    pool = [PoolEntry("firm", "unilateral", 0, a, str(a), g, 0) for a, g in ((1, 0.3), (2, 0.1), (3, 0.0))]
+    pool = [PoolEntry("firm", "unilateral", 0, a, (), str(a), g, 0) for a, g in ((1, 0.3), (2, 0.1), (3, 0.0))]
     assert np.allclose(mixture(pool, "uniform"), [1 / 3] * 3)
     assert np.allclose(mixture(pool, "regret"), [0.75, 0.25, 0.0])
     with pytest.raises(ValueError, match="meta_solver"):
@@ -89,3 +89,33 @@ def test_solve_command_writes_the_convergence_table(tmp_path):
     assert rows[0]["pool_size"] >= 1 and (tmp_path / "plots" / "solve_convergence.png").exists()
     assert (tmp_path / "solved" / f"{tmp_path.name}.pt").exists()
     assert main([str(tmp_path / "nothing-here")]) == 2
+
+
+def test_a_time_dependent_pooled_deviation_acts_at_its_step_only():
+    cfg = two_firms()
+    cfg = dataclasses.replace(cfg, economy=dataclasses.replace(cfg.economy, episode_length=3))
+    member = at_collusion(cfg)
+    play = PoolPlay(agent_type="firm", copies=torch.ones(16, dtype=torch.bool), agents=torch.tensor([False, True]),
+                    action=(40,), steps=(2,))
+    traj = member.run_episode(member.spec_at(member.episode), member.generator, pool_play=(play,)).trajectories["firm"]
+    assert (traj.action[2, :, 1, 0] == 40).all()  # the last step: firm 1 plays 40 in every copy
+    assert not (traj.action[:2, :, 1, 0] == 40).any()  # before: its policy (22, almost surely)
+
+
+def test_endgame_certificate_finds_a_last_step_move():
+    """Over three steps, a firm that dumps 40 units only at the last step gains exactly that step's gain
+    (the Cournot stages are independent), so the end-game certificate finds a positive gain at step 2."""
+    from pbt_econ.equilibrium.best_response.endgame import endgame_rows, parse_endgame_label
+
+    cfg = two_firms(endgame_steps=1, unilateral_agents=1)
+    cfg = dataclasses.replace(cfg, economy=dataclasses.replace(cfg.economy, episode_length=3))
+    member = at_collusion(cfg)
+    rows = endgame_rows(member, cfg.best_response, {"firm": float("nan")})
+    uni = [r for r in rows if r.deviation == "unilateral"]
+    assert uni and all(r.start == "endgame" for r in rows)
+    step, label = parse_endgame_label(uni[0].action)
+    assert step == 2 and uni[0].epsilon_abs > 0 and label.startswith("quantity=")
+    # one stage at collusion: the best reply to 22 is 28 (a=100, b=1, c=10), worth 784 - 22*... per stage
+    best = sol.unilateral_gain([1.0 if q == 22 else 0.0 for q in cfg.economy.quantities],
+                               list(cfg.economy.quantities), 100, 1, 10, 2)
+    assert uni[0].epsilon_abs == pytest.approx(best.gain, rel=0.1)

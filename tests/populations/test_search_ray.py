@@ -32,6 +32,27 @@ def comparable(rows):
                   key=lambda r: (r["member_id"], r["episode"]))
 
 
+def assert_row_consistent(r):
+    """A best-response row's ε is its clipped gain, and its verdict is the one its interval and tolerance give:
+    the relative gain's interval ``[(gain - ci) / ref, (max(gain, 0) + ci) / ref]`` (``ref``: the training
+    improvement if positive, else ``|before|``) is below the tolerance (verified), above it (violated), or
+    straddles it (inconclusive, as is a row without a usable reference or interval)."""
+    before, after, tol = r["reward_before"], r["reward_after"], r["tolerance"]
+    gain = after - before
+    assert r["epsilon_abs"] == pytest.approx(max(0.0, gain), rel=1e-9, abs=1e-9)
+    improvement = before - r["reward_untrained"]
+    ref = improvement if improvement > 0 else abs(before)
+    ci = r["gain_ci95"] if r["gain_ci95"] is not None and math.isfinite(r["gain_ci95"]) else math.inf
+    slack = 1e-9 * (1 + abs(gain) + abs(before))  # the gain is a mean of differences, not a difference of means
+    if not (math.isfinite(ref) and ref > 0) or ci == math.inf:
+        assert r["verdict"] == "inconclusive", r
+        return
+    lo, hi = (gain - ci - slack) / ref, (max(gain, 0.0) + ci + slack) / ref
+    lo_in, hi_in = (gain - ci + slack) / ref, (max(gain, 0.0) + ci - slack) / ref
+    expected = {"verified": hi_in < tol, "violated": lo_in > tol, "inconclusive": lo <= tol <= hi}
+    assert r["verdict"] in expected and expected[r["verdict"]], r
+
+
 @pytest.fixture(scope="module")
 def baseline(local_ray, tiny_config, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("baseline")
@@ -50,7 +71,9 @@ def test_tiny_population_writes_every_table(baseline, tiny_config):
     assert len(result.outcomes) == 4
     br = read_table(run_dir / "best_response.parquet", "best_response").to_pylist()
     trained_type_level = [r for r in br if r["start"] == "learned" and r["deviation"] == "type"]
-    assert len(trained_type_level) == 4 * 3 and all(r["epsilon_abs"] >= 0 for r in br)
+    assert len(trained_type_level) == 4 * 3
+    for r in br:
+        assert_row_consistent(r)
     # per member: trained unilateral deviations of 2 consumers and 2 firms; certificates of the firm
     # (type-level, 2 unilateral) and of the government (type-level only: one agent)
     for m in ("m000", "m001", "m002", "m003"):

@@ -3,7 +3,7 @@
 :mod:`.model` is the batched economy, :mod:`.markov` the labour chains, :mod:`.solution`
 the stationary equilibria (the learners' share grid and Aiyagari's continuous choice),
 :mod:`.certify` policy certificates (Euler errors, one-step Bellman gains), :mod:`.known`
-the known answer (docs/ground-truth-aiyagari.md).
+the known answer (docs/ground-truth.md).
 """
 
 from pbt_econ.economies.aiyagari import certify, markov, solution

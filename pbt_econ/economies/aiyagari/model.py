@@ -1,4 +1,4 @@
-"""A batched Aiyagari (1994) economy: households save a share of cash on hand (docs/ground-truth-aiyagari.md).
+"""A batched Aiyagari (1994) economy: households save a share of cash on hand (docs/ground-truth.md).
 
 One agent type, ``household`` (``N`` per economy copy, one shared policy, one head
 over the grid of savings shares :math:`g_k \\in [0, 1)`). In period :math:`t` of copy :math:`b`
@@ -25,7 +25,7 @@ see the periods remaining. The truncation distorts decisions near the end (the
 last period eats everything), so descriptors are measured only over the window
 ``burn_in <= t < horizon - tail``: a decision at distance ``h >= tail`` from the end
 weighs the world after the episode by at most :math:`\\beta^h` (``tail = 60``:
-:math:`0.96^{60} = 0.086`); docs/ground-truth-aiyagari.md measures how far the
+:math:`0.96^{60} = 0.086`); docs/ground-truth.md measures how far the
 finite-horizon optimal policy differs from the stationary one at that distance.
 
 **Initial distribution.** ``initial = "stationary"`` (default): every household's

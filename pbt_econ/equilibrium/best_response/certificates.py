@@ -42,14 +42,15 @@ def certifiable(member, max_actions: int, check_fixed: bool = False) -> dict[str
     return out
 
 
-def per_agent_returns(member, spec, episodes: int, seed: int, deviant=None) -> dict[str, torch.Tensor]:
+def per_agent_returns(member, spec, episodes: int, seed: int, deviant=None, pool_play=()) -> dict[str, torch.Tensor]:
     """``{type: [episodes * B, n]}`` per-agent episode returns on evaluation seed ``seed`` (``deviant``:
-    a unilateral deviation's policy, :class:`~pbt_econ.learning.rollout.Deviant`)."""
+    a unilateral deviation's policy, :class:`~pbt_econ.learning.rollout.Deviant`; ``pool_play``: constant
+    deviations at some steps, :class:`~pbt_econ.learning.rollout.PoolPlay`)."""
     generator = torch.Generator(device=member.device)
     generator.manual_seed(stream_seed(seed, "eval"))
     out: dict[str, list[torch.Tensor]] = {t: [] for t in member.types}
     for _ in range(episodes):
-        result = member.run_episode(spec, generator, deviant)
+        result = member.run_episode(spec, generator, deviant, pool_play)
         for t in member.types:
             out[t].append(result.trajectories[t].reward.sum(0))
     return {t: torch.cat(v) for t, v in out.items()}

@@ -43,6 +43,7 @@ from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.core.stats import mean
 from pbt_econ.equilibrium.best_response.certificates import certificate_rows, per_agent_returns
+from pbt_econ.equilibrium.best_response.endgame import endgame_rows
 from pbt_econ.equilibrium.best_response.rows import BestResponseReport, decide, make_row
 from pbt_econ.equilibrium.best_response.unilateral import deviate_unilateral, spread_agents
 from pbt_econ.equilibrium.outcomes import summarise_evaluations
@@ -182,6 +183,7 @@ def best_response(
                 rows.append(decide(unilateral_row, cfg.eval_episodes, cfg.sequential_cap))
     certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
     rows += certificate_rows(member, cfg, {t: reference[t] for t in certified})
+    rows += endgame_rows(member, cfg, {t: reference[t] for t in types})
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 

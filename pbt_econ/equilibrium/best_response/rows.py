@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbt_econ.core.stats import ci95, paired_gain
-from pbt_econ.equilibrium.verdicts import relative, verdict
+from pbt_econ.equilibrium.verdicts import CERTIFICATES, relative, verdict
 from pbt_econ.learning.records import EvalResult
 
 __all__ = ["BestResponseReport", "BestResponseRow", "decide", "make_row"]
@@ -23,8 +23,9 @@ class BestResponseRow:
     member_id: str
     agent_type: str
     start: str
-    """``learned`` (continue from the member's policy), ``scratch`` (fresh policy) or ``constant``
-    (an exact certificate: one constant action, no training)."""
+    """``learned`` (continue from the member's policy), ``scratch`` (fresh policy), ``constant``
+    (an exact certificate: one constant action, no training) or ``endgame`` (a certificate: one action at
+    one of the last steps, ``action = "step=<s>:..."``)."""
     episodes: int
     reward_before: float
     reward_before_ci95: float
@@ -110,7 +111,7 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
     rel_imp = eps / improvement if improvement > 0 else math.nan
     gain, ci = paired_gain(after, before)
     reference = improvement if improvement > 0 else abs(r_before)
-    trained = start != "constant"
+    trained = start not in CERTIFICATES
     converged = True
     if trained:
         last_half = r_after - r_before - gains_along[1]

@@ -89,10 +89,23 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
             refined = refine(member, config.best_response, config.population.refine.rounds, episodes,
                              config.analysis.eval_seeds, start=(descriptors, se, rows))
             descriptors, se, rows = refined.final
+        solved = None
+        if config.population.solve.enabled:  # the solver (pbt_econ.equilibrium.solver), after refinement
+            from pbt_econ.equilibrium.solver import solve
+
+            settings = config.population.solve
+            before = outcome_row(member_id=spec.run_id, niche=spec.experiment, curriculum=spec.curriculum,
+                                 seed=spec.seed, episode=config.training.episodes, hyperparameters={},
+                                 descriptors=descriptors, best_response_rows=rows, economy=config.economy_model)
+            solved = solve(member, config.best_response, settings.rounds,
+                           settings.episodes or config.best_response.episodes, settings.share,
+                           settings.meta_solver, config.analysis.eval_seeds, seed=spec.seed,
+                           start=(descriptors, se, rows))
+            descriptors, se, rows = solved.final
     except NonFiniteError:
         status = "diverged"
         descriptors = Descriptors({d.name: math.nan for d in config.economy_model.descriptors})
-        se, rows, refined = None, [], None
+        se, rows, refined, solved = None, [], None, None
     outcome = outcome_row(member_id=spec.run_id, niche=spec.experiment, curriculum=spec.curriculum, seed=spec.seed,
                           episode=config.training.episodes, hyperparameters={}, descriptors=descriptors,
                           best_response_rows=rows, economy=config.economy_model,
@@ -101,6 +114,10 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
     if refined is not None and refined.rounds:
         outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=len(refined.rounds),
                                       refine_ending=refined.ending, epsilon_max_rel_before=before.epsilon_max_rel)
+    if solved is not None and len(solved.rounds) > 1:
+        outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=len(solved.rounds) - 1,
+                                      refine_ending=f"solve: {solved.ending}",
+                                      epsilon_max_rel_before=before.epsilon_max_rel)
     the_regime = regime_of(descriptors, config.economy_model.regimes) if status == "ok" else "diverged"
     row = ReproductionRow(
         run_id=spec.run_id, experiment=spec.experiment, economy=spec.economy,

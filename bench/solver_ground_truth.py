@@ -33,10 +33,10 @@ CALIBRATIONS = {
     "B": ["economy.num_firms=8", "economy.a=80", "economy.b=0.5", "economy.c=5"],
 }
 """Named before they were run; A and B were never tuned on (q* = 18 and 16.7, collusion 12 and 9.4)."""
-ROUNDS, EPISODES, EVAL_SEEDS, SHARE = 4, 100, 2, 0.5
+ROUNDS, EPISODES, EVAL_SEEDS = 4, 100, 2
 
 
-def run(calibration: str, seed: int, meta: str) -> dict:
+def run(calibration: str, seed: int, meta: str, share: float) -> dict:
     torch.set_num_threads(1)
     config = load_config("configs/cournot.yaml", CALIBRATIONS[calibration] + [f"seed={seed}"])
     e = config.economy
@@ -48,10 +48,10 @@ def run(calibration: str, seed: int, meta: str) -> dict:
     set_profile(member, "firm", [0.99 if i == k else 0.01 / (K - 1) for i in range(K)])
     started = time.perf_counter()
     if meta == "none":
-        train_against_pool(member, [], [], ROUNDS * EPISODES, SHARE, seed)
-        result = solve(member, config.best_response, 0, EPISODES, SHARE, "uniform", EVAL_SEEDS, seed)
+        train_against_pool(member, [], [], ROUNDS * EPISODES, share, seed)
+        result = solve(member, config.best_response, 0, EPISODES, share, "uniform", EVAL_SEEDS, seed)
     else:
-        result = solve(member, config.best_response, ROUNDS, EPISODES, SHARE, meta, EVAL_SEEDS, seed)
+        result = solve(member, config.best_response, ROUNDS, EPISODES, share, meta, EVAL_SEEDS, seed)
     wall = time.perf_counter() - started
     probs = policy_probs(member, "firm")
     exact = sol.unilateral_gain(probs, list(e.quantities), e.a, e.b, e.c, e.num_firms)
@@ -59,7 +59,7 @@ def run(calibration: str, seed: int, meta: str) -> dict:
     mean_q = sum(p * q for p, q in zip(probs, e.quantities))
     step = max(b - a for a, b in zip(e.quantities, e.quantities[1:]))
     first, last = result.rounds[0].exploitability[0], result.rounds[-1].exploitability[0]
-    return {"calibration": calibration, "seed": seed, "meta": meta, "q_star": q_star, "q_collusive": q_c,
+    return {"calibration": calibration, "seed": seed, "meta": meta, "share": share, "q_star": q_star, "q_collusive": q_c,
             "mean_quantity": mean_q, "within_step": abs(mean_q - q_star) <= step,
             "exact_unilateral_gain_rel": exact.gain / nash, "best_deviation": exact.quantity,
             "framework_unilateral_first": first.unilateral_max, "framework_unilateral_last": last.unilateral_max,
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench-solver"))
     parser.add_argument("--meta", default="regret,uniform,none")
     parser.add_argument("--calibrations", default=",".join(CALIBRATIONS))
+    parser.add_argument("--share", type=float, default=0.5, help="population.solve.share (copies with a deviator)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "results.jsonl"
@@ -84,7 +85,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 if (calibration, seed, meta) in done:
                     continue
-                row = run(calibration, seed, meta)
+                row = run(calibration, seed, meta, args.share)
                 with open(path, "a") as handle:
                     handle.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)

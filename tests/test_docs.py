@@ -25,6 +25,7 @@ from pbt_econ.config.load import (
     SearchParam,
     TrainingConfig,
 )
+from pbt_econ.config.population import Objective, RefineConfig, SolveConfig
 from pbt_econ.core.tables import columns_of
 from pbt_econ.economies.rbc.spaces import SpacesConfig
 from pbt_econ.economy import EconomyConfig
@@ -65,8 +66,10 @@ CONFIG_SECTIONS = {
     "`spaces`": (SpacesConfig,),
     "`training`": (TrainingConfig, AgentTrainingConfig, NoPonziConfig),
     "`curriculum`": (Curriculum, AgentCurriculum, MaskSchedule),
-    "`population`": (PopulationConfig,),
+    "`population`": (PopulationConfig, Objective),
     "`population.archive`": (ArchiveConfig,),
+    "`population.refine`": (RefineConfig,),
+    "`population.solve`": (SolveConfig,),
     "`search_space`": (SearchParam,),
     "`best_response`": (BestResponseConfig,),
     "`analysis`": (AnalysisConfig,),
@@ -178,7 +181,7 @@ def test_every_reference_resolves_inside_the_repository():
         for n in re.findall(r"model\.md §(\d+)", text):
             if int(n) not in sections:
                 bad.append(f"{path.name}: docs/model.md §{n} does not exist")
-    assert sections == set(range(1, 10))
+    assert sections == set(range(1, 12))
     assert not bad, bad
 
 

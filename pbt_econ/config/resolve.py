@@ -20,13 +20,12 @@ from pbt_econ.economies.registry import describe
 __all__ = ["fixed_actions", "resolve"]
 
 
-def _set(obj, **changes) -> None:
-    for name, value in changes.items():
-        object.__setattr__(obj, name, value)
+def resolve(config) -> dict:
+    """Complete and check ``config`` (a :class:`~pbt_econ.config.schema.RunConfig`).
 
-
-def resolve(config) -> None:
-    """Complete and check ``config`` (a :class:`~pbt_econ.config.schema.RunConfig`) in place."""
+    Returns the completed sections ``{"training": ..., "best_response": ..., "population": ...}`` as new
+    frozen objects (``dataclasses.replace``); the given sections are not changed, so configs built from
+    one another with ``replace`` never share a section that was filled in for the other."""
     economy = describe(config.economy, config.spaces)
     types = tuple(a.name for a in economy.agent_types)
     by_name = {a.name: a for a in economy.agent_types}
@@ -44,7 +43,7 @@ def resolve(config) -> None:
         if t not in budget_types:
             raise ConfigError(f"training.no_ponzi.budget_scale.{t}: not an agent type with a budget; "
                               f"allowed: {', '.join(budget_types) or 'none (this economy has no budgets)'}")
-    _set(training, agents=agents)
+    training = dataclasses.replace(training, agents=agents)
 
     mask_actions = {a.name: a.mask_actions for a in economy.agent_types}
     check_curriculum(config.curriculum, mask_actions, "curriculum")
@@ -58,8 +57,8 @@ def resolve(config) -> None:
     for t in br.tolerance:
         if t not in by_name:
             raise ConfigError(f"best_response.tolerance.{t}: unknown type; allowed: {', '.join(types)}")
-    _set(br, types=br.types or types,
-         tolerance={t: br.tolerance.get(t, by_name[t].tolerance) for t in types})
+    br = dataclasses.replace(br, types=br.types or types,
+                             tolerance={t: br.tolerance.get(t, by_name[t].tolerance) for t in types})
 
     pop = config.population
     fitness = pop.fitness or economy.fitness_descriptor
@@ -74,9 +73,10 @@ def resolve(config) -> None:
                               f"{', '.join(descriptors)}")
     if x == y:
         raise ConfigError(f"population.archive.y = {y!r}: must differ from x")
-    _set(archive, x=x, y=y)
-    _set(pop, fitness=fitness, objectives=objectives)
+    pop = dataclasses.replace(pop, fitness=fitness, objectives=objectives,
+                              archive=dataclasses.replace(archive, x=x, y=y))
     fixed_actions(config)  # raises naming fixed.<type>.<action>
+    return {"training": training, "best_response": br, "population": pop}
 
 
 def fixed_actions(config) -> dict[str, tuple[int, ...]]:

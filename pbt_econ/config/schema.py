@@ -176,7 +176,8 @@ class RunConfig:
         check_number("threads", self.threads, low=0, integer=True)
         from pbt_econ.config.resolve import resolve
 
-        resolve(self)  # economy-dependent defaults and checks (types, descriptors, fixed actions)
+        for name, section in resolve(self).items():  # economy-dependent defaults and checks
+            object.__setattr__(self, name, section)  # this config's own fields, while it is being built
         for path in self.search_space:
             if not (path.startswith("training.") or path.startswith("curriculum.")):
                 raise ConfigError(f"search_space.{path}: only training.* and curriculum.* fields can be searched")

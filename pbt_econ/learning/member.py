@@ -283,6 +283,12 @@ class Member:
         this member's own episode counter and random generator. (States saved
         before return normalisation existed load with fresh normalisers.)
         """
+        # the economy travels with the training section: its agent types (and their defaults) are the economy's
+        economy = config_to_dict(self.config)["economy"]
+        training = config_from_dict({"economy": economy, "training": state["training"]}).training
+        self._load(state, training, learning_only)
+
+    def _load(self, state: dict[str, Any], training: TrainingConfig, learning_only: bool) -> None:
         for t in self.types:
             self.policies[t].load_state_dict(state["policies"][t])
             self.optimizers[t].load_state_dict(state["optimizers"][t])
@@ -290,12 +296,18 @@ class Member:
         saved_moments = state.get("return_moments", {})
         self.return_moments = {t: RunningMoments.from_dict(saved_moments[t]) if t in saved_moments
                                else RunningMoments() for t in self.types}
-        # the economy travels with the training section: its agent types (and their defaults) are the economy's
-        economy = config_to_dict(self.config)["economy"]
-        self._set_training(config_from_dict({"economy": economy, "training": state["training"]}).training)
+        self._set_training(training)
         if not learning_only:
             self.episode = int(state["episode"])
             self.generator.set_state(state["generator"].to(self.generator.get_state().device))
+
+    def copy(self) -> Member:
+        """An independent member with this one's whole learning state (best response's deviations).
+
+        Like ``Member(...)`` + :meth:`set_state`, without rebuilding the run config from dicts."""
+        other = Member(self.config, self.curriculum, self.seed, self.member_id)
+        other._load(self.get_state(), self.training, learning_only=False)
+        return other
 
     def untrained(self) -> Member:
         """A fresh member with this one's config, curriculum and seed: its policies as they were at episode 0."""

@@ -122,6 +122,34 @@ def test_same_seed_same_numbers(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_reset_draws_from_the_callers_generator(kind):
+    """Common random numbers: one economy object, two equally seeded generators -> the same shocks and the same
+    episode (every random number of an episode comes from the generator passed to ``reset``), and the
+    generator passed is the one that advances (the economy keeps no stream of its own across resets)."""
+    econ = build(kind, torch.float64)
+
+    def episode(seed: int):
+        state = econ.reset(theta_scale=1.0, generator=torch.Generator().manual_seed(seed))
+        actions_gen = torch.Generator().manual_seed(11)
+        out = []
+        for _ in range(econ.episode_length):
+            state, rewards, _ = econ.step(state, econ.decode(sample_indices(econ, actions_gen)))
+            out.append((tensors_of(state), rewards))
+        return out
+
+    first, other, again = episode(5), episode(6), episode(5)
+    for (s1, r1), (s2, r2) in zip(first, again, strict=True):
+        assert all(torch.equal(v, s2[k]) for k, v in s1.items())
+        assert all(torch.equal(v, r2[k]) for k, v in r1.items())
+    # an economy with shocks gives another episode on another seed; one without gives the same
+    drew = torch.Generator().manual_seed(5)
+    econ.reset(theta_scale=1.0, generator=drew)
+    has_shocks = not torch.equal(drew.get_state(), torch.Generator().manual_seed(5).get_state())
+    same = all(torch.equal(v, o[0][k]) for (s, _), o in zip(first, other) for k, v in s.items())
+    assert same != has_shocks
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_masks(kind):
     econ = build(kind)
     for t in econ.agent_types:

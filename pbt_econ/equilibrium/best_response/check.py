@@ -67,8 +67,7 @@ def deviate(member: Member, agent_type: str, episodes: int, start: str = "learne
         raise ConfigError(f"best-response type {agent_type!r}: must be one of {', '.join(member.types)}")
     if start not in ("learned", "scratch"):
         raise ConfigError(f"start = {start!r}: must be 'learned' or 'scratch'")
-    clone = Member(member.config, member.curriculum, member.seed, member.member_id)
-    clone.set_state(member.get_state())
+    clone = member.copy()
     if start == "scratch":
         fresh = build_policies(member.config, clone.economy, stream_seed(member.seed, "scratch"))[agent_type]
         clone.policies[agent_type].load_state_dict(fresh.state_dict())
@@ -121,6 +120,15 @@ def best_response(
     before = evaluate(member)
     befores = {cfg.eval_episodes: before}
 
+    base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
+    shared: dict[str, dict] = {}
+
+    def before_agents() -> dict:
+        """Per-agent returns of "before" (``{type: [episodes * B, n]}``), evaluated once for every check."""
+        if "agents" not in shared:
+            shared["agents"] = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed)
+        return shared["agents"]
+
     def before_at(n: int) -> EvalResult:
         """The undeviated evaluation on ``n`` episodes (sequential evaluation; the first is ``before``)."""
         if n not in befores:
@@ -156,8 +164,7 @@ def best_response(
             rows.append(decide(trained_row, cfg.eval_episodes, cfg.sequential_cap))
         if episodes and cfg.unilateral_agents:
             agents = spread_agents(counts[agent_type], cfg.unilateral_agents)
-            base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
-            before_own = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed)[agent_type] if agents else None
+            before_own = before_agents()[agent_type] if agents else None
             untrained_own = (per_agent_returns(member.untrained(), base, cfg.eval_episodes, cfg.eval_seed)[agent_type]
                              if agents else None)
             for j in agents:
@@ -182,8 +189,8 @@ def best_response(
 
                 rows.append(decide(unilateral_row, cfg.eval_episodes, cfg.sequential_cap))
     certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
-    rows += certificate_rows(member, cfg, {t: reference[t] for t in certified})
-    rows += endgame_rows(member, cfg, {t: reference[t] for t in types})
+    rows += certificate_rows(member, cfg, {t: reference[t] for t in certified}, before_rewards=before_agents() if cfg.certificate_max_actions > 0 else None)
+    rows += endgame_rows(member, cfg, {t: reference[t] for t in types}, before_rewards=before_agents() if cfg.certificate_max_actions > 0 else None)
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 

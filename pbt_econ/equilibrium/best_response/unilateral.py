@@ -43,10 +43,7 @@ def deviate_unilateral(member, agent_type: str, agent: int, episodes: int, check
     ``member`` is not changed (a clone trains). ``on_checkpoint(done, deviant)`` is called after each
     episode count in ``checkpoints`` (convergence evidence); ``progress()`` after every episode.
     """
-    from pbt_econ.learning.member import Member
-
-    clone = Member(member.config, member.curriculum, member.seed, member.member_id)
-    clone.set_state(member.get_state())
+    clone = member.copy()
     policy = copy.deepcopy(clone.policies[agent_type])
     settings = clone.training.agent(agent_type)
     optimizer = make_optimizer(policy, settings.lr)

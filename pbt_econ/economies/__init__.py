@@ -8,8 +8,18 @@ forms, or dynamic programming for Aiyagari) and declare them
 (docs/economies.md).
 """
 
-from pbt_econ.economies.protocol import (AgentType, DescriptorSpec, Economy, EconomyEntry, KnownAnswer, Metric, Regime,
-                                        RunView, Summary, Target)
+from pbt_econ.economies.protocol import (
+                                        AgentType,
+                                        DescriptorSpec,
+                                        Economy,
+                                        EconomyEntry,
+                                        KnownAnswer,
+                                        Metric,
+                                        Regime,
+                                        RunView,
+                                        Summary,
+                                        Target,
+)
 from pbt_econ.economies.registry import build_economy, get_entry, kinds, register
 
 __all__ = ["AgentType", "DescriptorSpec", "Economy", "EconomyEntry", "KnownAnswer", "Metric", "Regime", "RunView",

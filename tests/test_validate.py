@@ -274,3 +274,20 @@ def test_tiny_validate_run_writes_report_table_and_plots(tmp_path):
         assert hits and all(math.isfinite(r["known"]) and math.isfinite(r["value"]) for r in hits)
     assert any(r["metric"] == "profile_collusive_framework_unilateral_epsilon" for r in table)
     assert main(argv) == 0  # resumable: every search is skipped the second time
+
+
+def test_tiny_aiyagari_search_and_validation(tmp_path):
+    """`python -m pbt_econ.validate --economy aiyagari` end to end on a tiny economy: the search runs, and the
+    comparison with both dynamic-programming solutions gives finite r, K, Gini, Euler and Bellman numbers."""
+    from pbt_econ.validate import main
+
+    argv = ["--economy", "aiyagari", "--seeds", "1", "--out", str(tmp_path)]
+    for o in TINY + ["economy.num_households=8", "economy.horizon=12", "economy.tail=4"]:
+        argv += ["--set", o]
+    assert main(argv) == 0
+    table = pq.read_table(tmp_path / "validation.parquet").to_pylist()
+    metrics = {r["metric"]: r for r in table if r["economy"] == "aiyagari"}
+    assert metrics, table
+    finite = [m for m, r in metrics.items() if math.isfinite(r["value"])]
+    assert len(finite) >= 4, metrics
+    assert "## aiyagari" in (tmp_path / "validation.md").read_text()

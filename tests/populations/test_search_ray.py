@@ -75,14 +75,18 @@ def test_tiny_population_writes_every_table(baseline, tiny_config):
     for r in br:
         assert_row_consistent(r)
     # per member: trained unilateral deviations of 2 consumers and 2 firms; certificates of the firm
-    # (type-level, 2 unilateral) and of the government (type-level only: one agent)
+    # (type-level, 2 unilateral) and of the government (type-level only: one agent), constant and, with the
+    # default config's best_response.endgame_steps, end-game ones
     for m in ("m000", "m001", "m002", "m003"):
         kinds = sorted((r["agent_type"], r["start"], r["deviation"]) for r in br
                        if r["member_id"] == m and r["deviation"] == "unilateral" or
-                       (r["member_id"] == m and r["start"] == "constant"))
+                       (r["member_id"] == m and r["start"] in ("constant", "endgame")))
         assert kinds == sorted([("consumer", "learned", "unilateral")] * 2 + [("firm", "learned", "unilateral")] * 2
-                               + [("firm", "constant", "type")] + [("firm", "constant", "unilateral")] * 2
-                               + [("government", "constant", "type")])
+                               + [("firm", start, "type") for start in ("constant", "endgame")]
+                               + [("firm", start, "unilateral") for start in ("constant", "endgame")] * 2
+                               + [("government", start, "type") for start in ("constant", "endgame")])
+        endgame = [r for r in br if r["member_id"] == m and r["start"] == "endgame"]
+        assert all(r["action"].split(":")[0] in ("step=8", "step=9") for r in endgame)
     lineage = read_table(run_dir / "lineage.parquet", "lineage").to_pylist()
     niches = {o["member_id"]: o["niche"] for o in outcomes}
     # Two niches of two members, quantile 0.25: exactly one exploit per niche after segment 0.

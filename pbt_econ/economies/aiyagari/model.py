@@ -53,6 +53,7 @@ import torch
 from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.aiyagari import markov, solution
 from pbt_econ.economies.aiyagari.config import DEFAULT_SHARES, AiyagariConfig
+from pbt_econ.economies.grids import single_fixed_index
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["AiyagariActions", "AiyagariConfig", "AiyagariEconomy", "AiyagariState", "DEFAULT_SHARES", "build"]
@@ -312,18 +313,7 @@ class AiyagariEconomy(Economy):
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         """``(k,)``: the grid index of ``values["savings"]``."""
         self._check_type(agent_type)
-        extra = sorted(set(values) - {"savings"})
-        if extra:
-            raise ConfigError(f"fixed.household.{extra[0]}: unknown action; allowed: savings")
-        if "savings" not in values:
-            raise ConfigError("fixed.household: give every action (savings); missing savings")
-        value, grid = values["savings"], self.config.savings_shares
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"fixed.household.savings = {value!r}: must be a number on the grid {list(grid)}")
-        for k, g in enumerate(grid):
-            if abs(g - value) <= 1e-9:
-                return (k,)
-        raise ConfigError(f"fixed.household.savings = {value!r}: not on the grid; allowed: {list(grid)}")
+        return single_fixed_index(values, "household", "savings", self.config.savings_shares)
 
     def invariants(self, state: AiyagariState, actions: AiyagariActions, next_state: AiyagariState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

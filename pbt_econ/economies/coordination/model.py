@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
-from pbt_econ.economies.grids import range_mask
+from pbt_econ.economies.grids import range_mask, single_fixed_index
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["ACTIVE_ABOVE", "IDLE_BELOW", "CoordinationActions", "CoordinationConfig", "CoordinationEconomy",
@@ -211,15 +211,7 @@ class CoordinationEconomy(Economy):
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         """``(0,)`` for ``adopt = 0``, ``(1,)`` for ``adopt = 1``."""
         self._check_type(agent_type)
-        extra = sorted(set(values) - {"adopt"})
-        if extra:
-            raise ConfigError(f"fixed.agent.{extra[0]}: unknown action; allowed: adopt")
-        if "adopt" not in values:
-            raise ConfigError("fixed.agent: give every action (adopt); missing adopt")
-        value = values["adopt"]
-        if isinstance(value, bool) or value not in (0, 1):
-            raise ConfigError(f"fixed.agent.adopt = {value!r}: not on the grid; allowed: [0, 1]")
-        return (int(value),)
+        return single_fixed_index(values, "agent", "adopt", (0, 1))
 
     def invariants(self, state: CoordinationState, actions: CoordinationActions, next_state: CoordinationState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

@@ -27,7 +27,7 @@ import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.cournot import solution
-from pbt_econ.economies.grids import range_mask
+from pbt_econ.economies.grids import range_mask, single_fixed_index
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
 __all__ = ["CournotActions", "CournotConfig", "CournotEconomy", "CournotState", "build"]
@@ -218,12 +218,7 @@ class CournotEconomy(Economy):
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         """``(k,)``: the grid index of ``values["quantity"]``."""
         self._check_type(agent_type)
-        extra = sorted(set(values) - {"quantity"})
-        if extra:
-            raise ConfigError(f"fixed.firm.{extra[0]}: unknown action; allowed: quantity")
-        if "quantity" not in values:
-            raise ConfigError("fixed.firm: give every action (quantity); missing quantity")
-        return (_grid_index(self.config.quantities, values["quantity"], "fixed.firm.quantity"),)
+        return single_fixed_index(values, "firm", "quantity", self.config.quantities)
 
     def describe_action(self, agent_type: str, index: int) -> str:
         """The decoded quantity of action ``index``."""
@@ -245,16 +240,6 @@ class CournotEconomy(Economy):
         if not torch.equal(next_state.time, state.time + 1.0):
             problems.append("clock did not advance by one step")
         return problems
-
-
-def _grid_index(grid: tuple[float, ...], value: float, name: str) -> int:
-    """Index of ``value`` in ``grid`` (relative tolerance 1e-9), else :class:`ConfigError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} = {value!r}: must be a number on the grid {list(grid)}")
-    for k, g in enumerate(grid):
-        if abs(g - value) <= 1e-9 * max(1.0, abs(g)):
-            return k
-    raise ConfigError(f"{name} = {value!r}: not on the grid; allowed: {list(grid)}")
 
 
 def build(run_config, batch_size: int, device: torch.device, dtype: torch.dtype) -> CournotEconomy:

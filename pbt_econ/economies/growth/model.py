@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
+from pbt_econ.economies.grids import single_fixed_index
 from pbt_econ.economies.growth import solution
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 
@@ -263,18 +264,7 @@ class GrowthEconomy(Economy):
     def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
         """``(k,)``: the grid index of ``values["savings"]``."""
         self._check_type(agent_type)
-        extra = sorted(set(values) - {"savings"})
-        if extra:
-            raise ConfigError(f"fixed.household.{extra[0]}: unknown action; allowed: savings")
-        if "savings" not in values:
-            raise ConfigError("fixed.household: give every action (savings); missing savings")
-        value, grid = values["savings"], self.config.savings_rates
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"fixed.household.savings = {value!r}: must be a number on the grid {list(grid)}")
-        for k, g in enumerate(grid):
-            if abs(g - value) <= 1e-9:
-                return (k,)
-        raise ConfigError(f"fixed.household.savings = {value!r}: not on the grid; allowed: {list(grid)}")
+        return single_fixed_index(values, "household", "savings", self.config.savings_rates)
 
     def invariants(self, state: GrowthState, actions: GrowthActions, next_state: GrowthState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

@@ -24,10 +24,9 @@ values.
 
 from __future__ import annotations
 
-import math
-
 from pbt_econ.core.errors import ConfigError
-from pbt_econ.economies.rbc.spaces import SpacesConfig
+from pbt_econ.economies.grids import grid_index
+from pbt_econ.economies.rbc.spaces import SpacesConfig, firm_joint, government_joint
 
 __all__ = ["FIXED_ACTIONS", "fixed_indices"]
 
@@ -41,15 +40,8 @@ _GRID = {"consumption": "consumption", "hours": "hours", "price": "price", "wage
 
 
 def _grid_index(agent_type: str, action: str, value, spaces: SpacesConfig) -> int:
-    grid = getattr(spaces, _GRID[action])
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"fixed.{agent_type}.{action} = {value!r}: must be a number on the grid "
-                          f"spaces.{_GRID[action]} = {list(grid)}")
-    for i, g in enumerate(grid):
-        if abs(g - value) <= 1e-9 * max(1.0, abs(g)):
-            return i
-    raise ConfigError(f"fixed.{agent_type}.{action} = {value!r}: not on the grid; allowed: {list(grid)} "
-                      f"(spaces.{_GRID[action]})")
+    return grid_index(getattr(spaces, _GRID[action]), value, f"fixed.{agent_type}.{action}",
+                      where=f"spaces.{_GRID[action]}")
 
 
 def fixed_indices(fixed: dict[str, dict[str, float]], spaces: SpacesConfig,
@@ -86,8 +78,8 @@ def fixed_indices(fixed: dict[str, dict[str, float]], spaces: SpacesConfig,
             out[agent_type] = (c,) * num_firms + (h, employer)
         elif agent_type == "firm":
             p, w, i = (_grid_index(agent_type, a, values[a], spaces) for a in names)
-            out[agent_type] = (p * len(spaces.wage) * len(spaces.invest) + w * len(spaces.invest) + i,)
+            out[agent_type] = (firm_joint(p, w, i, len(spaces.wage), len(spaces.invest)),)
         else:
             inc, corp = (_grid_index(agent_type, a, values[a], spaces) for a in names)
-            out[agent_type] = (inc * len(spaces.tax) + corp,)
+            out[agent_type] = (government_joint(inc, corp, len(spaces.tax)),)
     return out

@@ -19,7 +19,7 @@ from pbt_econ.economies.rbc.config import EconomyConfig
 from pbt_econ.economies.rbc.fixed import fixed_indices
 from pbt_econ.economies.rbc.model import Actions, Economy, EconomyState
 from pbt_econ.economies.rbc.observe import observation_sizes, observe_consumer, observe_firm, observe_government
-from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig
+from pbt_econ.economies.rbc.spaces import ActionSpaces, SpacesConfig, firm_parts, government_parts
 
 __all__ = ["DESCRIPTORS", "REGIMES", "TRIVIAL_HOURS", "TRIVIAL_PRODUCTION", "RBCEconomy", "gini", "is_trivial"]
 
@@ -216,12 +216,11 @@ class RBCEconomy(protocol.Economy):
         """The decoded values of joint action ``index`` of a single-head type (firm, government)."""
         sp = self.spaces_config
         if agent_type == "firm":
-            n_w, n_i = len(sp.wage), len(sp.invest)
-            return (f"price={sp.price[index // (n_w * n_i)]:g},wage={sp.wage[(index // n_i) % n_w]:g},"
-                    f"invest={sp.invest[index % n_i]:g}")
+            p, w, i = firm_parts(index, len(sp.wage), len(sp.invest))
+            return f"price={sp.price[p]:g},wage={sp.wage[w]:g},invest={sp.invest[i]:g}"
         if agent_type == "government":
-            n = len(sp.tax)
-            return f"income_tax={sp.tax[index // n]:g},corporate_tax={sp.tax[index % n]:g}"
+            inc, corp = government_parts(index, len(sp.tax))
+            return f"income_tax={sp.tax[inc]:g},corporate_tax={sp.tax[corp]:g}"
         return f"index={index}"
 
     def invariants(self, state: EconomyState, actions: Actions, next_state: EconomyState,

@@ -27,7 +27,27 @@ from pbt_econ.economies.grids import range_mask
 from pbt_econ.economies.rbc.config import EconomyConfig
 from pbt_econ.economies.rbc.model import Actions
 
-__all__ = ["ActionSpaces", "SpacesConfig"]
+__all__ = ["ActionSpaces", "SpacesConfig", "firm_joint", "firm_parts", "government_joint", "government_parts"]
+
+
+def firm_joint(price_i, wage_i, invest_i, n_wage: int, n_invest: int):
+    """The one layout of the firm's joint action: ``(price_i * n_wage + wage_i) * n_invest + invest_i``."""
+    return (price_i * n_wage + wage_i) * n_invest + invest_i
+
+
+def firm_parts(index, n_wage: int, n_invest: int):
+    """``(price_i, wage_i, invest_i)`` of a firm's joint action ``index`` (ints or int tensors)."""
+    return index // (n_wage * n_invest), (index // n_invest) % n_wage, index % n_invest
+
+
+def government_joint(income_i, corporate_i, n_tax: int):
+    """The government's joint action: ``income_i * n_tax + corporate_i``."""
+    return income_i * n_tax + corporate_i
+
+
+def government_parts(index, n_tax: int):
+    """``(income_i, corporate_i)`` of the government's joint action ``index``."""
+    return index // n_tax, index % n_tax
 
 def _grid(start: float, stop: float, step: float) -> tuple[float, ...]:
     count = int(round((stop - start) / step)) + 1
@@ -125,11 +145,8 @@ class ActionSpaces:
         ``firm_idx [B, F]`` (joint), ``government_idx [B]`` (joint), all int64.
         """
         F = self.num_firms
-        n_wage, n_invest = len(self.wage), len(self.invest)
-        n_tax = len(self.tax)
-        price_i = firm_idx // (n_wage * n_invest)
-        wage_i = (firm_idx // n_invest) % n_wage
-        invest_i = firm_idx % n_invest
+        price_i, wage_i, invest_i = firm_parts(firm_idx, len(self.wage), len(self.invest))
+        income_i, corporate_i = government_parts(government_idx, len(self.tax))
         return Actions(
             consumption=self.consumption[consumer_idx[..., :F]],
             hours=self.hours[consumer_idx[..., F]],
@@ -137,6 +154,6 @@ class ActionSpaces:
             price=self.price[price_i],
             wage=self.wage[wage_i],
             invest=self.invest[invest_i],
-            income_tax=self.tax[government_idx // n_tax],
-            corporate_tax=self.tax[government_idx % n_tax],
+            income_tax=self.tax[income_i],
+            corporate_tax=self.tax[corporate_i],
         )

@@ -55,7 +55,7 @@ def layer(module: str) -> str:
         return "core"
     sub = parts[1]
     if sub == "economies":
-        return "plugin" if len(parts) > 2 and parts[2] not in ("protocol", "registry", "grids") else "protocol"
+        return "plugin" if len(parts) > 2 and parts[2] not in ("protocol", "registry", "grids", "single") else "protocol"
     if sub in ("core", "config", "learning", "equilibrium", "studies"):
         return sub
     raise AssertionError(f"{module}: not in any layer (add it to a sub-package, or to COMMANDS/COMPAT)")

@@ -53,8 +53,8 @@ import torch
 from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.aiyagari import markov, solution
 from pbt_econ.economies.aiyagari.config import DEFAULT_SHARES, AiyagariConfig
-from pbt_econ.economies.grids import single_fixed_index
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
+from pbt_econ.economies.single import SingleType
 
 __all__ = ["AiyagariActions", "AiyagariConfig", "AiyagariEconomy", "AiyagariState", "DEFAULT_SHARES", "build"]
 
@@ -132,8 +132,11 @@ class _Summary:
         return out
 
 
-class AiyagariEconomy(Economy):
+class AiyagariEconomy(SingleType, Economy):
     """``B`` copies of the Aiyagari economy (built by :func:`build`)."""
+
+    AGENT = "household"
+    ACTION = "savings"
 
     kind = "aiyagari"
     fitness_descriptor = "welfare"
@@ -249,22 +252,19 @@ class AiyagariEconomy(Economy):
         per_copy = per_copy.unsqueeze(-2).expand(*assets.shape, 4)
         return torch.cat([(assets / scale).unsqueeze(-1), torch.log1p(assets).unsqueeze(-1), onehot, per_copy], -1)
 
+    def grid_values(self):
+        return self.config.savings_shares
+
     def observe(self, state: AiyagariState) -> dict[str, torch.Tensor]:
         """``{"household": [B, N, D]}``: ``[a / scale, ln(1 + a), one-hot labour state, 25 r, w, K / scale,
         periods remaining / T]`` (``D = n_states + 6``)."""
         K, _, r, w, _ = self.prices(state.assets, state.labour_state)
         return {"household": self.observe_parts(state.assets, state.labour_state, r, w, K, state.time)}
 
-    def _check_type(self, agent_type: str) -> None:
-        if agent_type != "household":
-            raise ConfigError(f"agent type {agent_type!r}: the aiyagari economy has only 'household'")
 
     def mask(self, agent_type: str, progress: float, start: Mapping[str, float]) -> torch.Tensor:
-        """``[1, K]`` all True: no curriculum mask (``start`` must be empty)."""
-        self._check_type(agent_type)
-        if start:
-            raise ConfigError(f"household.mask.start.{sorted(start)[0]}: the aiyagari economy masks no action")
-        return torch.ones(1, self.grid.shape[0], dtype=torch.bool, device=self.device)
+        """``[1, K]`` all True: households have no curriculum mask (``start`` must be empty)."""
+        return self.full_mask(agent_type, start, self.grid.shape[0], self.device)
 
     def decode(self, indices: Mapping[str, torch.Tensor]) -> AiyagariActions:
         """``{"household": [B, N, 1]}`` grid indices -> savings shares ``[B, N]``."""
@@ -309,11 +309,6 @@ class AiyagariEconomy(Economy):
 
     def budgets(self, state: AiyagariState) -> None:
         return None
-
-    def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
-        """``(k,)``: the grid index of ``values["savings"]``."""
-        self._check_type(agent_type)
-        return single_fixed_index(values, "household", "savings", self.config.savings_shares)
 
     def invariants(self, state: AiyagariState, actions: AiyagariActions, next_state: AiyagariState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
-from pbt_econ.economies.grids import range_mask, single_fixed_index
+from pbt_econ.economies.grids import range_mask
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
+from pbt_econ.economies.single import SingleType
 
 __all__ = ["ACTIVE_ABOVE", "IDLE_BELOW", "CoordinationActions", "CoordinationConfig", "CoordinationEconomy",
            "CoordinationState", "build"]
@@ -126,8 +127,11 @@ class _Summary:
         return out
 
 
-class CoordinationEconomy(Economy):
+class CoordinationEconomy(SingleType, Economy):
     """``B`` copies of the adoption game (built by :func:`build`). :meth:`step` is pure and deterministic."""
+
+    AGENT = "agent"
+    ACTION = "adopt"
 
     kind = "coordination"
     descriptors = DESCRIPTORS
@@ -159,15 +163,15 @@ class CoordinationEconomy(Economy):
         zeros = torch.zeros(self.batch_size, device=self.device, dtype=self.dtype)
         return CoordinationState(time=zeros, return_scale=zeros + float(theta_scale))
 
+    def grid_values(self):
+        return (0, 1)
+
     def observe(self, state: CoordinationState) -> dict[str, torch.Tensor]:
         """``{"agent": [B, N, 2]}``: ``[1, t / T]`` for every agent."""
         B, N = state.time.shape[0], self.config.num_agents
         obs = torch.stack([torch.ones_like(state.time), state.time / self.episode_length], dim=-1)
         return {"agent": obs.unsqueeze(1).expand(B, N, 2)}
 
-    def _check_type(self, agent_type: str) -> None:
-        if agent_type != "agent":
-            raise ConfigError(f"agent type {agent_type!r}: the coordination economy has only 'agent'")
 
     def mask(self, agent_type: str, progress: float, start: Mapping[str, float]) -> torch.Tensor:
         """``[1, 2]`` bool: at progress < 1 only the choice nearest ``start["adopt"]`` (default 0), at 1 both."""
@@ -207,11 +211,6 @@ class CoordinationEconomy(Economy):
 
     def budgets(self, state: CoordinationState) -> None:
         return None
-
-    def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
-        """``(0,)`` for ``adopt = 0``, ``(1,)`` for ``adopt = 1``."""
-        self._check_type(agent_type)
-        return single_fixed_index(values, "agent", "adopt", (0, 1))
 
     def invariants(self, state: CoordinationState, actions: CoordinationActions, next_state: CoordinationState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

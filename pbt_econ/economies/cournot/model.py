@@ -27,8 +27,9 @@ import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
 from pbt_econ.economies.cournot import solution
-from pbt_econ.economies.grids import range_mask, single_fixed_index
+from pbt_econ.economies.grids import range_mask
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
+from pbt_econ.economies.single import SingleType
 
 __all__ = ["CournotActions", "CournotConfig", "CournotEconomy", "CournotState", "build"]
 
@@ -123,8 +124,11 @@ class _Summary:
         return out
 
 
-class CournotEconomy(Economy):
+class CournotEconomy(SingleType, Economy):
     """``B`` copies of the Cournot market (built by :func:`build`). :meth:`step` is pure and deterministic."""
+
+    AGENT = "firm"
+    ACTION = "quantity"
 
     kind = "cournot"
     descriptors = DESCRIPTORS
@@ -163,15 +167,15 @@ class CournotEconomy(Economy):
         """Clock at 0 (``theta_scale`` is ignored: nothing anneals)."""
         return CournotState(time=torch.zeros(self.batch_size, device=self.device, dtype=self.dtype))
 
+    def grid_values(self):
+        return self.config.quantities
+
     def observe(self, state: CournotState) -> dict[str, torch.Tensor]:
         """``{"firm": [B, N, 2]}``: ``[1, t / T]`` for every firm."""
         B, N = state.time.shape[0], self.config.num_firms
         obs = torch.stack([torch.ones_like(state.time), state.time / self.episode_length], dim=-1)
         return {"firm": obs.unsqueeze(1).expand(B, N, 2)}
 
-    def _check_type(self, agent_type: str) -> None:
-        if agent_type != "firm":
-            raise ConfigError(f"agent type {agent_type!r}: the cournot economy has only 'firm'")
 
     def mask(self, agent_type: str, progress: float, start: Mapping[str, float]) -> torch.Tensor:
         """``[1, K]`` bool: quantities within the window widening from ``start["quantity"]`` (default: smallest)."""
@@ -214,11 +218,6 @@ class CournotEconomy(Economy):
 
     def budgets(self, state: CournotState) -> None:
         return None
-
-    def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
-        """``(k,)``: the grid index of ``values["quantity"]``."""
-        self._check_type(agent_type)
-        return single_fixed_index(values, "firm", "quantity", self.config.quantities)
 
     def describe_action(self, agent_type: str, index: int) -> str:
         """The decoded quantity of action ``index``."""

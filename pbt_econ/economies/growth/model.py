@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import torch
 
 from pbt_econ.core.errors import ConfigError, check_number
-from pbt_econ.economies.grids import single_fixed_index
 from pbt_econ.economies.growth import solution
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
+from pbt_econ.economies.single import SingleType
 
 __all__ = ["GrowthActions", "GrowthConfig", "GrowthEconomy", "GrowthState", "build"]
 
@@ -150,8 +150,11 @@ class _Summary:
         return out
 
 
-class GrowthEconomy(Economy):
+class GrowthEconomy(SingleType, Economy):
     """``B`` copies of the growth economy (built by :func:`build`)."""
+
+    AGENT = "household"
+    ACTION = "savings"
 
     kind = "growth"
     fitness_descriptor = "welfare"
@@ -207,21 +210,18 @@ class GrowthEconomy(Economy):
         return GrowthState(time=torch.zeros(B, **kw), capital=torch.full((B, H), float(cfg.initial_capital), **kw),
                            shock=path[:, 0].clone(), shock_path=path)
 
+    def grid_values(self):
+        return self.config.savings_rates
+
     def observe(self, state: GrowthState) -> dict[str, torch.Tensor]:
         """``{"household": [B, H, 3]}``: ``[t / T, ln k, ln z]``."""
         t = (state.time / self.config.horizon).unsqueeze(-1).expand_as(state.capital)
         return {"household": torch.stack([t, state.capital.log(), state.shock.log()], dim=-1)}
 
-    def _check_type(self, agent_type: str) -> None:
-        if agent_type != "household":
-            raise ConfigError(f"agent type {agent_type!r}: the growth economy has only 'household'")
 
     def mask(self, agent_type: str, progress: float, start: Mapping[str, float]) -> torch.Tensor:
         """``[1, K]`` all True: households have no curriculum mask (``start`` must be empty)."""
-        self._check_type(agent_type)
-        if start:
-            raise ConfigError(f"household.mask.start.{sorted(start)[0]}: the growth economy masks no action")
-        return torch.ones(1, self.grid.shape[0], dtype=torch.bool, device=self.device)
+        return self.full_mask(agent_type, start, self.grid.shape[0], self.device)
 
     def decode(self, indices: Mapping[str, torch.Tensor]) -> GrowthActions:
         """``{"household": [B, H, 1]}`` int64 grid indices -> savings rates ``[B, H]``."""
@@ -260,11 +260,6 @@ class GrowthEconomy(Economy):
 
     def budgets(self, state: GrowthState) -> None:
         return None
-
-    def fixed_indices(self, agent_type: str, values: Mapping[str, float]) -> tuple[int, ...]:
-        """``(k,)``: the grid index of ``values["savings"]``."""
-        self._check_type(agent_type)
-        return single_fixed_index(values, "household", "savings", self.config.savings_rates)
 
     def invariants(self, state: GrowthState, actions: GrowthActions, next_state: GrowthState,
                    info: Mapping[str, torch.Tensor]) -> list[str]:

@@ -12,12 +12,10 @@ exploitability (the convergence curve, docs/outputs.md).
 
 from __future__ import annotations
 
-import dataclasses
-
 from pbt_econ.core.tables import read_table, write_table
-from pbt_econ.equilibrium.best_response import BestResponseRow
-from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_row
+from pbt_econ.equilibrium.outcomes import OutcomeRow
 from pbt_econ.equilibrium.solver import solve_rows
+from populations.children import StageTables, add_child
 
 __all__ = ["solve_outcomes"]
 
@@ -32,10 +30,8 @@ def solve_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_t
               f"not verified ...", flush=True)
     refs = {m: a.solve.remote(settings.rounds, episodes, settings.share, settings.meta_solver)
             for m, a in sorted(population.actors.items()) if m in todo}
+    tables = StageTables.read(population.layout, lineage_row_type)
     layout = population.layout
-    br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
-    lineage = [lineage_row_type(**r) for r in read_table(layout.lineage, "lineage").to_pylist()] \
-        if layout.lineage.exists() else []
     solve_table = read_table(layout.solve, "solve").to_pylist() if layout.solve.exists() else []
     extra = []
     for m, ref in refs.items():
@@ -46,29 +42,13 @@ def solve_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_t
         if len(result.rounds) < 2:  # nothing trained: the outcome is the original one
             continue
         original = todo[m]
-        record = population.records[m]
-        descriptors, se, rows = result.final
-        child = f"{m}~s"
-        rows = [dataclasses.replace(r, member_id=child) for r in rows]
-        br_rows.extend(rows)
-        out = outcome_row(member_id=child, niche=f"solve:{original.niche}", curriculum=original.curriculum,
-                          seed=original.seed, episode=original.episode + (len(result.rounds) - 1) * episodes,
-                          hyperparameters=record.hyperparameters, descriptors=descriptors, best_response_rows=rows,
-                          economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=se,
-                          eval_seeds=config.analysis.eval_seeds)
-        extra.append(dataclasses.replace(out, refined_from=m, refine_rounds=len(result.rounds) - 1,
-                                         refine_ending=f"solve: {result.ending}",
-                                         epsilon_max_rel_before=original.epsilon_max_rel))
         pooled = "; ".join(f"round {r.round}: pooled {', '.join(r.added)}" for r in result.rounds if r.added)
-        lineage.append(lineage_row_type(segment=-1, episode=original.episode, child=child, parent=m,
-                                        niche=original.niche, child_fitness=descriptors[config.population.fitness],
-                                        parent_fitness=original.descriptors[config.population.fitness],
-                                        explore="solve", changes=f"{pooled or 'nothing pooled'}; {result.ending}",
-                                        kind="solve"))
+        extra.append(add_child(tables, config, population.records[m], original, result.final, suffix="s",
+                               stage="solve", episode=original.episode + (len(result.rounds) - 1) * episodes,
+                               rounds=len(result.rounds) - 1, ending=f"solve: {result.ending}",
+                               changes=f"{pooled or 'nothing pooled'}; {result.ending}"))
     outcomes = outcomes + extra
-    write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
-    write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)
-    write_table(lineage, layout.lineage, "lineage", lineage_row_type)
+    tables.write(outcomes)
     if solve_table:
         write_table(solve_table, layout.solve, "solve")
     return outcomes

@@ -338,3 +338,32 @@ def test_refinement_adds_refined_outcomes_and_refine_lineage(baseline, tiny_conf
     lineage = [e for e in read_table(tmp_path / "lineage.parquet", "lineage").to_pylist() if e["kind"] == "refine"]
     assert sorted(e["child"] for e in lineage) == sorted(o["member_id"] for o in refined)
     assert all("round 1: adopted" in e["changes"] for e in lineage)
+
+
+def test_solver_stage_adds_solved_outcomes_convergence_table_and_lineage(baseline, tiny_config, tmp_path):
+    """With population.solve on, every member not verified is solved: solve.parquet has its rounds (round 0 =
+    the member's own check), a member that trained gets ``<member>~s`` with how the solver ended, and a
+    lineage row of kind ``solve``; the members' own outcomes are those of the search without the stage."""
+    import dataclasses
+
+    solve = dataclasses.replace(tiny_config.population.solve, enabled=True, rounds=1, episodes=2)
+    config = dataclasses.replace(tiny_config, population=dataclasses.replace(tiny_config.population, solve=solve))
+    run_search(config, tmp_path, show_progress=False)
+    outcomes = {o["member_id"]: o for o in read_table(tmp_path / "outcomes.parquet", "outcomes").to_pylist()}
+    base = {o["member_id"]: o for o in read_table(baseline[0] / "outcomes.parquet", "outcomes").to_pylist()}
+    assert {m: outcomes[m]["epsilon_max_rel"] for m in base} == {m: o["epsilon_max_rel"] for m, o in base.items()}
+    unverified = sorted(m for m, o in base.items() if o["verdict"] != "verified")
+    assert unverified, "a tiny search has outcomes that are not verified"
+    rounds = read_table(tmp_path / "solve.parquet", "solve").to_pylist()
+    assert sorted({r["member_id"] for r in rounds}) == unverified
+    for m in unverified:  # round 0 is the member's own final check: the same Nash verdict
+        first = [r for r in rounds if r["member_id"] == m and r["round"] == 0]
+        assert first and first[0]["outcome_verdict"] == base[m]["verdict"]
+    solved = {m: o for m, o in outcomes.items() if m.endswith("~s")}
+    trained = sorted({r["member_id"] for r in rounds if r["round"] == 1})
+    assert sorted(o["refined_from"] for o in solved.values()) == trained
+    for o in solved.values():
+        assert o["refine_rounds"] == 1 and o["refine_ending"].startswith("solve: ")
+        assert o["niche"] == f"solve:{base[o['refined_from']]['niche']}"
+    lineage = [e for e in read_table(tmp_path / "lineage.parquet", "lineage").to_pylist() if e["kind"] == "solve"]
+    assert sorted(e["child"] for e in lineage) == sorted(solved)

@@ -128,6 +128,11 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
                                     schema.labels))
     if probes:
         drawn.append(plots.discovery(probes, config.analysis, layout.plots / "discovery.png", schema))
+    solved = _read_many(run_dirs, lambda d: d.solve, "solve", required=False)
+    if solved and len(run_dirs) == 1:
+        from analysis.convergence import solver_convergence
+
+        drawn.append(solver_convergence(solved, layout.plots / "solve_convergence.png"))
     r2_ci = {f"{xk}~{yk}": plots.relation_r2(outcomes, xk, yk)[1:] for xk, yk, _ in schema.relations}
     report = _write_report(out, run_dirs, config, schema, outcomes, result, drawn, r2, r2_ci)
     return AnalysisResult(out, result.equilibria, drawn, r2, report)

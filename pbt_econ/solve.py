@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analysis.convergence import solver_convergence
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.files import atomic_write_text
 from pbt_econ.core.tables import write_table
@@ -37,36 +38,6 @@ def _checkpoints(target: Path) -> dict[str, Path]:
     if not found:
         raise ConfigError(f"{target}: no checkpoint.pt, and no members/*/final.pt (is it a train or search folder?)")
     return found
-
-
-def plot_convergence(rows: list[dict], path: Path) -> Path:
-    """The convergence curve: each member's largest unilateral and type-level relative gain per round."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)
-    keys = sorted({(r["member_id"], r["agent_type"]) for r in rows})
-    for ax, (column, title) in zip(axes[0], (("unilateral_max", "one agent (Nash)"),
-                                             ("type_max", "whole type (meta)"))):
-        for m, t in keys:
-            mine = sorted((r for r in rows if r["member_id"] == m and r["agent_type"] == t), key=lambda r: r["round"])
-            ax.errorbar([r["round"] for r in mine], [r[column] for r in mine],
-                        yerr=[r[f"{column}_ci95"] for r in mine], marker="o", capsize=2, label=f"{m} {t}")
-        ax.set_xlabel("solver round")
-        ax.set_ylabel("largest relative gain")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Exploitability per solver round (95% intervals)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             (out / "solved").mkdir(parents=True, exist_ok=True)
             member.save(out / "solved" / f"{member_id}.pt")
         write_table(rows, out / "solve.parquet", "solve")
-        plot = plot_convergence(rows, out / "plots" / "solve_convergence.png")
+        plot = solver_convergence(rows, out / "plots" / "solve_convergence.png").path
         atomic_write_text(out / "solve.md", _summary(rows))
         print(f"[solve] wrote {out / 'solve.parquet'}, {plot}")
     except ConfigError as exc:

@@ -39,7 +39,7 @@ from pbt_econ.equilibrium.best_response.certificates import certifiable
 from pbt_econ.equilibrium.best_response.check import assess_outcome
 from pbt_econ.equilibrium.best_response.endgame import parse_endgame_label
 from pbt_econ.equilibrium.cycling import detect_cycle
-from pbt_econ.equilibrium.verdicts import CERTIFICATES
+from pbt_econ.equilibrium.verdicts import CERTIFICATES, worst_verdict
 from pbt_econ.learning.rollout import PoolPlay
 
 __all__ = ["ENDINGS", "Exploitability", "PoolEntry", "SolveResult", "SolveRound", "exploitability", "mixture",
@@ -96,8 +96,6 @@ def _rel_ci(row) -> float:
 
 def exploitability(rows) -> list[Exploitability]:
     """Per checked type, its exploitability from best-response ``rows`` (trained and certified)."""
-    from pbt_econ.equilibrium.verdicts import worst_verdict
-
     out = []
     for t in dict.fromkeys(r.agent_type for r in rows):
         mine = [r for r in rows if r.agent_type == t]
@@ -246,13 +244,12 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
                                                                                            eval_seeds)
         final = (descriptors, se, rows)
         ex = tuple(exploitability(rows))
-        from pbt_econ.equilibrium.verdicts import worst_verdict
-
         verdict = worst_verdict(e.verdict for e in ex)
         verdict_type = worst_verdict(e.verdict_type for e in ex)
-        new = [e for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)
-               if _key(e) not in {_key(p) for p in pool}]
-        gains = {_key(e): e.gain for e in pool_from_rows(member, rows, k, br_config.certificate_max_actions)}
+        found = pool_from_rows(member, rows, k, br_config.certificate_max_actions)
+        pooled = {_key(p) for p in pool}
+        new = [e for e in found if _key(e) not in pooled]
+        gains = {_key(e): e.gain for e in found}
         pool = [dataclasses.replace(p, gain=gains.get(_key(p), 0.0)) for p in pool] + new
         weights = mixture(pool, meta_solver)
         history.append(SolveRound(round=k, member_episode=member.episode, exploitability=ex, verdict=verdict,

@@ -58,7 +58,7 @@ class _View:
 def _load_policy(run_dir: Path, economy: AiyagariEconomy, hidden: int):
     from pbt_econ.learning.policies import ActorCritic
 
-    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     member = state.get("state", state.get("member", state))
     weights = member["policies"]["household"]
     net = ActorCritic(economy.obs_size, 1, len(economy.config.savings_shares), hidden)
@@ -93,7 +93,9 @@ def run_case(out: Path, seed: int, name: str, n: int, episodes: int, window: int
     last = metrics.tail(1)
     config = dataclasses.replace(AiyagariConfig(), num_households=n, sigma=sigma, rho=rho, risk_aversion=mu)
     economy = AiyagariEconomy(config, 1)
-    hidden = 128
+    import yaml
+
+    hidden = int(yaml.safe_load((run_dir / "config.yaml").read_text())["training"]["hidden_size"])
     policy = _load_policy(run_dir, economy, hidden)
     t0 = time.perf_counter()
     values = {m.name: (m.value, m.known) for m in known.compare(_View(seed, config, last, policy))}

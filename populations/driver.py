@@ -153,6 +153,7 @@ def run_search(
         outcomes = _final_stages(run, population)
     finally:
         population.close_bars()
+        population.shutdown()
         if started_ray:
             population.ray.shutdown()
     return SearchResult(run_dir, outcomes, n_segments, time.perf_counter() - started, tuple(run.segment_times))

@@ -114,6 +114,19 @@ class Population:
             self.ray.get(actor.load.remote(str(load)))
         self.actors[member_id] = actor
 
+    def shutdown(self) -> None:
+        """Kill every actor this population holds, so that their CPU shares are free at once.
+
+        Dropping the handles would free them too, but only when the last reference goes, and a
+        traceback (an interrupted driver, a failed test) can hold one for as long as it lives.
+        """
+        actors, self.actors = self.actors, {}
+        for actor in actors.values():
+            try:
+                self.ray.kill(actor)
+            except Exception:  # noqa: BLE001 - already dead or its node is gone: nothing to free
+                pass
+
     def restart(self, member_id: str, load: Path, error: BaseException) -> None:
         record = self.records[member_id]
         record.restarts += 1

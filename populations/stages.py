@@ -107,30 +107,36 @@ def assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
     if population.show_progress:
         print(f"best response of {len(elites)} archive elites ...", flush=True)
     ray = population.ray
-    for actor in population.actors.values():  # the members are done; free their CPU shares
-        ray.kill(actor)
-    population.actors = {}
+    population.shutdown()  # the members are done; free their CPU shares
     refs = []
-    for e in elites:
-        record = population.records[e.member_id]
-        member_config, curriculum = population.member_config(record)
-        actor = population.worker_cls.options(num_cpus=population.cpus).remote(
-            member_config, curriculum, record.seed, f"{e.member_id}@e{e.episode}", population.threads)
-        # Not waited for: more elites than free CPU shares queue as pending actors, and each starts
-        # when an earlier one is killed below (waiting here would deadlock).
-        actor.load.remote(str(layout.root / e.checkpoint))  # its own weights and hyperparameters
-        refs.append((e, record, actor, actor.finish.remote()))
-    br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
-    extra = []
-    for e, record, actor, ref in refs:
-        descriptors, descriptor_se, rows = ray.get(ref)
-        ray.kill(actor)
-        br_rows.extend(rows)
-        extra.append(outcome_row(
-            member_id=f"{e.member_id}@e{e.episode}", niche=f"archive:{record.niche}",
-            curriculum=record.curriculum["name"], seed=record.seed, episode=e.episode,
-            hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
-            economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=descriptor_se, eval_seeds=config.analysis.eval_seeds))
+    try:
+        for e in elites:
+            record = population.records[e.member_id]
+            member_config, curriculum = population.member_config(record)
+            actor = population.worker_cls.options(num_cpus=population.cpus).remote(
+                member_config, curriculum, record.seed, f"{e.member_id}@e{e.episode}", population.threads)
+            # Not waited for: more elites than free CPU shares queue as pending actors, and each starts
+            # when an earlier one is killed below (waiting here would deadlock).
+            actor.load.remote(str(layout.root / e.checkpoint))  # its own weights and hyperparameters
+            refs.append((e, record, actor, actor.finish.remote()))
+        br_rows = [BestResponseRow(**r) for r in read_table(layout.best_response, "best_response").to_pylist()]
+        extra = []
+        for e, record, actor, ref in refs:
+            descriptors, descriptor_se, rows = ray.get(ref)
+            ray.kill(actor)
+            br_rows.extend(rows)
+            extra.append(outcome_row(
+                member_id=f"{e.member_id}@e{e.episode}", niche=f"archive:{record.niche}",
+                curriculum=record.curriculum["name"], seed=record.seed, episode=e.episode,
+                hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
+                economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=descriptor_se,
+                eval_seeds=config.analysis.eval_seeds))
+    finally:  # an elite that failed (or an interrupt) must not keep the others' pending actors queued
+        for _, _, actor, _ in refs:
+            try:
+                ray.kill(actor)
+            except Exception:  # noqa: BLE001 - already killed above
+                pass
     outcomes = outcomes + extra
     write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
     write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)

@@ -16,12 +16,49 @@ from populations.driver import run_search
 ray = pytest.importorskip("ray")
 
 
+# A test blocked inside Ray's C++ wait may never see the signal-based timeout; the thread method dumps
+# every stack and ends the run, so a hang costs minutes and says where it was, not the CI's whole budget.
+pytestmark = pytest.mark.timeout(900, method="thread")
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", namespace="pbt-econ-tests",
              log_to_driver=False)
     yield
     ray.shutdown()
+
+
+def _wait_until_idle(when: str, timeout: float = 120.0) -> None:
+    """Every CPU share of the test cluster is free (collecting garbage that may hold actor handles)."""
+    import gc
+    import sys
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        sys.last_traceback = sys.last_value = None  # pytest keeps a failed test's traceback, and its frames
+        gc.collect()
+        total = ray.cluster_resources().get("CPU", 0.0)
+        free = ray.available_resources().get("CPU", 0.0)
+        if free >= total:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"{when}: {total - free:g} of {total:g} Ray CPUs are still held {timeout:g} s on; an actor "
+                        "was left alive, and the next search's actors would wait for its shares forever")
+        time.sleep(0.5)
+
+
+@pytest.fixture(autouse=True)
+def idle_ray(request):
+    """Each Ray test starts on an idle cluster and leaves it idle: a search kills its actors when it ends,
+    however it ends (an interrupt included)."""
+    if "local_ray" not in request.fixturenames:
+        yield
+        return
+    _wait_until_idle(f"before {request.node.name}")
+    yield
+    _wait_until_idle(f"after {request.node.name}")
 
 
 def comparable(rows):
@@ -123,8 +160,12 @@ def test_interrupted_driver_resumes_without_duplicates(baseline, tiny_config, tm
         if segment == stop_after:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as interrupted:
         run_search(tiny_config, tmp_path, show_progress=False, on_segment=interrupt)
+    # The interrupted driver killed its actors: their CPU shares are free while its traceback still holds them.
+    _wait_until_idle("after the interrupt", timeout=60)
+    assert interrupted.traceback  # still alive here
+    del interrupted
     assert json.loads((tmp_path / "driver.json").read_text())["segment"] == stop_after + 1
     result = run_search(tiny_config, tmp_path, resume=True, show_progress=False)
     from pbt_econ.core.tables import flatten

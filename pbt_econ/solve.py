@@ -3,7 +3,7 @@
 ::
 
     python -m pbt_econ.solve TARGET [--rounds N] [--episodes N] [--share F] [--meta-solver regret|uniform]
-                                    [--eval-seeds N] [--members m000,m001] [--out DIR]
+                                    [--entropy-factor F] [--eval-seeds N] [--members m000,m001] [--out DIR]
 
 ``TARGET`` is a checkpoint, a ``train`` output folder or a search run directory (every member's
 ``final.pt``). Each member is solved in turn (:func:`pbt_econ.equilibrium.solver.solve`): check, pool
@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="training episodes per round (default: population.solve.episodes or best_response.episodes)")
     parser.add_argument("--share", type=float, default=None, help="share of copies playing a pooled deviation")
     parser.add_argument("--meta-solver", choices=("regret", "uniform"), default=None)
+    parser.add_argument("--entropy-factor", type=float, default=None,
+                        help="multiplier on each type's entropy bonus while training against the pool "
+                             "(default: population.solve.entropy_factor; 0: no bonus)")
     parser.add_argument("--eval-seeds", type=int, default=None, help="evaluation seeds per check (analysis.eval_seeds)")
     parser.add_argument("--members", default=None, help="comma-separated member ids (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: the target's folder)")
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"--{flag.replace('_', '-')} = {value}: too small")
         if args.share is not None and not 0 < args.share <= 1:
             raise ConfigError(f"--share = {args.share}: must be in (0, 1]")
+        if args.entropy_factor is not None and not args.entropy_factor >= 0:
+            raise ConfigError(f"--entropy-factor = {args.entropy_factor}: must be >= 0")
         out = args.out or (args.target.parent if args.target.is_file() else args.target)
         rows: list[dict] = []
         for member_id, path in checkpoints.items():
@@ -80,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                            rounds=settings.rounds if args.rounds is None else args.rounds, episodes=episodes,
                            share=args.share or settings.share, meta_solver=args.meta_solver or settings.meta_solver,
                            eval_seeds=args.eval_seeds or member.config.analysis.eval_seeds,
-                           seed=member.seed, log=say)
+                           seed=member.seed, log=say,
+                           entropy_factor=settings.entropy_factor if args.entropy_factor is None
+                           else args.entropy_factor)
             print(f"[solve] {member_id}: {result.ending} after {len(result.rounds) - 1} round(s); "
                   f"Nash verdict {result.rounds[-1].verdict}, type-level {result.rounds[-1].verdict_type}", flush=True)
             rows += solve_rows(member_id, result)

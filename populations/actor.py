@@ -111,7 +111,7 @@ class MemberWorker:
         start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
         return refine(self.member, br, rounds, episodes, seeds, start=start)
 
-    def solve(self, rounds: int, episodes: int, share: float, meta_solver: str):
+    def solve(self, rounds: int, episodes: int, share: float, meta_solver: str, entropy_factor: float = 1.0):
         """Solve the final policies in place (:func:`pbt_econ.equilibrium.solver.solve`); returns its
         :class:`~pbt_econ.equilibrium.solver.SolveResult`."""
         from pbt_econ.equilibrium.solver import solve
@@ -121,7 +121,7 @@ class MemberWorker:
         last = getattr(self, "_last", None)
         start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
         return solve(self.member, br, rounds, episodes, share, meta_solver, seeds, seed=self.member.seed,
-                     start=start)
+                     start=start, entropy_factor=entropy_factor)
 
 
 def remote_worker_class():

@@ -28,7 +28,8 @@ def solve_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_t
     if population.show_progress:
         print(f"solver: up to {settings.rounds} rounds of {episodes} episodes for {len(todo)} outcome(s) "
               f"not verified ...", flush=True)
-    refs = {m: a.solve.remote(settings.rounds, episodes, settings.share, settings.meta_solver)
+    refs = {m: a.solve.remote(settings.rounds, episodes, settings.share, settings.meta_solver,
+                                   settings.entropy_factor)
             for m, a in sorted(population.actors.items()) if m in todo}
     tables = StageTables.read(population.layout, lineage_row_type)
     layout = population.layout

@@ -128,10 +128,16 @@ class SolveConfig:
     """How a pooled deviation is chosen: ``regret`` (in proportion to its last measured positive gain,
     regret matching against the current profile) or ``uniform``."""
 
+    entropy_factor: float = 1.0
+    """Multiplier on every learning type's entropy bonus while it trains against the pool (the member's
+    annealed bonus times this). 1 keeps the member's own; 0 lets each type sharpen onto its best action,
+    which a stochastic shared policy spread by its bonus does not reach."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
             raise ConfigError(f"enabled = {self.enabled!r}: must be true or false")
         check_number("rounds", self.rounds, low=0, integer=True)
+        check_number("entropy_factor", self.entropy_factor, low=0)
         if self.episodes is not None:
             check_number("episodes", self.episodes, low=1, integer=True)
         check_number("share", self.share, low=0, high=1, low_open=True)

@@ -176,13 +176,17 @@ def _plays(member, pool: list[PoolEntry], weights: np.ndarray, share: float, gen
 
 
 def train_against_pool(member, pool: list[PoolEntry], weights: np.ndarray, episodes: int, share: float,
-                       seed: int, progress: Callable[[int], None] | None = None) -> None:
-    """Train ``member`` for ``episodes`` episodes with pooled deviations played in ``share`` of the copies."""
+                       seed: int, progress: Callable[[int], None] | None = None, entropy_factor: float = 1.0) -> None:
+    """Train ``member`` for ``episodes`` episodes with pooled deviations played in ``share`` of the copies,
+    every type's entropy bonus multiplied by ``entropy_factor``."""
     generator = torch.Generator()
     generator.manual_seed(stream_seed(seed, "solve"))
     batch = member.config.training.batch_size
     for _ in range(episodes):
         spec = with_fixed(member.spec_at(member.episode), member.fixed)
+        if entropy_factor != 1.0:
+            spec = dataclasses.replace(spec, agents={t: dataclasses.replace(a, entropy_factor=a.entropy_factor * entropy_factor)
+                                                     for t, a in spec.agents.items()})
         plays = _plays(member, pool, weights, share, generator, batch) if pool else ()
         member.train_episode(spec, pool_play=plays)
         if progress is not None:
@@ -224,13 +228,15 @@ def _profile(descriptors: dict[str, float], scale: dict[str, float]) -> np.ndarr
 
 
 def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solver: str, eval_seeds: int,
-          seed: int, log: Callable[[str], None] | None = None, start: tuple | None = None) -> SolveResult:
+          seed: int, log: Callable[[str], None] | None = None, start: tuple | None = None,
+          entropy_factor: float = 1.0) -> SolveResult:
     """Run up to ``rounds`` solver rounds on ``member`` (trained in place); see the module docstring.
 
     ``br_config``: the best-response settings of every check; ``episodes`` per round of training;
     ``share`` of the copies playing a pooled deviation; ``meta_solver`` ``regret`` or ``uniform``;
     ``seed`` of the solver's own draws (which copies, which entry); ``start``: the outcome's check
-    ``(descriptors, descriptor_se, rows)`` when the caller has it already (round 0 reuses it).
+    ``(descriptors, descriptor_se, rows)`` when the caller has it already (round 0 reuses it);
+    ``entropy_factor`` multiplies every type's entropy bonus in the training against the pool.
     """
     pool: list[PoolEntry] = []
     history: list[SolveRound] = []
@@ -274,7 +280,8 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
         if not pool or not any(w > 0 for w in weights):
             ending = "nothing to pool"
             break
-        train_against_pool(member, pool, weights, episodes, share, stream_seed(seed, "solve", k))
+        train_against_pool(member, pool, weights, episodes, share, stream_seed(seed, "solve", k),
+                           entropy_factor=entropy_factor)
     return SolveResult(rounds=tuple(history), ending=ending, final=final, pool=tuple(pool))
 
 

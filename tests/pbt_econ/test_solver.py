@@ -119,3 +119,31 @@ def test_endgame_certificate_finds_a_last_step_move():
     best = sol.unilateral_gain([1.0 if q == 22 else 0.0 for q in cfg.economy.quantities],
                                list(cfg.economy.quantities), 100, 1, 10, 2)
     assert uni[0].epsilon_abs == pytest.approx(best.gain, rel=0.1)
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0])
+def test_training_against_the_pool_scales_every_types_entropy_bonus(factor, monkeypatch):
+    """population.solve.entropy_factor multiplies the member's own (annealed) bonus of every type in the
+    episodes trained against the pool, and nothing else in their specs."""
+    from pbt_econ.equilibrium.solver import train_against_pool
+
+    member = at_collusion(two_firms())
+    expected = member.spec_at(member.episode)
+    seen = []
+    monkeypatch.setattr(member, "train_episode", lambda spec, pool_play=(): seen.append(spec))
+    pool = [PoolEntry("firm", "unilateral", 0, 5, (), "5", 0.3, 0)]
+    train_against_pool(member, pool, np.ones(1), episodes=2, share=0.5, seed=0, entropy_factor=factor)
+    assert len(seen) == 2
+    for spec in seen:
+        assert spec.types == expected.types
+        for t in spec.types:
+            got, want = spec.agent(t), expected.agent(t)
+            assert got.entropy_factor == pytest.approx(want.entropy_factor * factor)
+            assert dataclasses.replace(got, entropy_factor=want.entropy_factor) == want
+
+
+def test_solve_entropy_factor_is_checked():
+    from pbt_econ.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="entropy_factor"):
+        load_config(overrides=["population.solve.entropy_factor=-1"])

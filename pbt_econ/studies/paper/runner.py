@@ -100,7 +100,7 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
             solved = solve(member, config.best_response, settings.rounds,
                            settings.episodes or config.best_response.episodes, settings.share,
                            settings.meta_solver, config.analysis.eval_seeds, seed=spec.seed,
-                           start=(descriptors, se, rows))
+                           start=(descriptors, se, rows), entropy_factor=settings.entropy_factor)
             descriptors, se, rows = solved.final
     except NonFiniteError:
         status = "diverged"

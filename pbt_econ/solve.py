@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         for member_id, path in checkpoints.items():
             member = load_member(path)
+            if member.config.threads:  # as train does
+                import torch
+
+                torch.set_num_threads(member.config.threads)
             settings = member.config.population.solve
             episodes = args.episodes or settings.episodes or member.config.best_response.episodes
             say = (lambda msg, m=member_id: print(f"[solve] {m} {msg}", flush=True)) if not args.no_progress else None

@@ -40,14 +40,15 @@ def solve_outcomes(config, population, outcomes: list[OutcomeRow], lineage_row_t
         solve_table += solve_rows(m, result)
         if population.show_progress:
             print(f"solver: {m} {result.ending} after {len(result.rounds) - 1} round(s)", flush=True)
-        if len(result.rounds) < 2:  # nothing trained: the outcome is the original one
+        if result.chosen < 1:  # nothing trained, or no round did better: the outcome is the original one
             continue
         original = todo[m]
         pooled = "; ".join(f"round {r.round}: pooled {', '.join(r.added)}" for r in result.rounds if r.added)
+        kept = "" if result.chosen == len(result.rounds) - 1 else f"; round {result.chosen} kept"
         extra.append(add_child(tables, config, population.records[m], original, result.final, suffix="s",
-                               stage="solve", episode=original.episode + (len(result.rounds) - 1) * episodes,
-                               rounds=len(result.rounds) - 1, ending=f"solve: {result.ending}",
-                               changes=f"{pooled or 'nothing pooled'}; {result.ending}"))
+                               stage="solve", episode=result.rounds[result.chosen].member_episode,
+                               rounds=result.chosen, ending=f"solve: {result.ending}",
+                               changes=f"{pooled or 'nothing pooled'}; {result.ending}{kept}"))
     outcomes = outcomes + extra
     tables.write(outcomes)
     if solve_table:

@@ -27,7 +27,7 @@ import hashlib
 
 __all__ = ["STREAMS", "member_seed", "stream_seed", "trial_seed"]
 
-STREAMS = ("member", "weights", "train", "scratch", "eval", "sampler", "solve")
+STREAMS = ("member", "weights", "train", "scratch", "eval", "sampler", "solve", "recheck")
 _IDENTITY = ("weights", "train", "eval")
 _MAX_SEED = 2**63 - 1
 

@@ -21,6 +21,13 @@ that self-confirming trap by putting the deviations they find into the training 
 The loop stops when every check is ``verified``, at its round budget, when the pool is empty while a
 check is still violated (only trained deviations, which the pool does not hold, are violated), or on
 cycling of the outcome (:func:`~pbt_econ.equilibrium.cycling.detect_cycle`), and says which.
+
+The solved member is the **least exploitable iterate**, not necessarily the last: training against the
+pool does not make exploitability fall monotonically (a round can sharpen one type onto an action that
+opens a new deviation), so the member is restored to the round whose check ranks best (Nash verdict,
+then type-level verdict, then the largest relative gain). Choosing the smallest of several noisy
+checks flatters it, so a chosen round other than the last is checked again on fresh evaluation seeds
+(``best_response.eval_seed`` moved to the ``recheck`` stream), and that check is the one reported.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from pbt_econ.equilibrium.best_response.certificates import certifiable
 from pbt_econ.equilibrium.best_response.check import assess_outcome
 from pbt_econ.equilibrium.best_response.endgame import parse_endgame_label
 from pbt_econ.equilibrium.cycling import detect_cycle
-from pbt_econ.equilibrium.verdicts import CERTIFICATES, worst_verdict
+from pbt_econ.equilibrium.verdicts import CERTIFICATES, VERDICTS, worst_verdict
 from pbt_econ.learning.rollout import PoolPlay
 
 __all__ = ["ENDINGS", "Exploitability", "PoolEntry", "SolveResult", "SolveRound", "exploitability", "mixture",
@@ -217,6 +224,10 @@ class SolveResult:
     final: tuple = ()
     """``(descriptors, descriptor_se, best-response rows)`` of the last check."""
     pool: tuple[PoolEntry, ...] = field(default_factory=tuple)
+    chosen: int = -1
+    """The round whose member is returned (the least exploitable; ``-1``: none ran). ``final`` is its
+    check, made again on fresh evaluation seeds when it is neither the last round nor round 0 (the
+    outcome as it was, whose check came before any choice)."""
 
 
 def _key(entry: PoolEntry) -> tuple:
@@ -244,6 +255,7 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
     scale: dict[str, float] = {}
     ending = "no rounds"
     final: tuple = ()
+    best: tuple | None = None  # (rank, round, member state, check)
     say = log or (lambda _msg: None)
     for k in range(rounds + 1):
         descriptors, se, rows = start if (k == 0 and start is not None) else assess_outcome(member, br_config,
@@ -252,6 +264,9 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
         ex = tuple(exploitability(rows))
         verdict = worst_verdict(e.verdict for e in ex)
         verdict_type = worst_verdict(e.verdict_type for e in ex)
+        rank = (VERDICTS.index(verdict), VERDICTS.index(verdict_type), _largest_gain(ex))
+        if best is None or rank < best[0]:
+            best = (rank, k, member.get_state(), final)
         found = pool_from_rows(member, rows, k, br_config.certificate_max_actions)
         pooled = {_key(p) for p in pool}
         new = [e for e in found if _key(e) not in pooled]
@@ -262,9 +277,7 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
                                   verdict_type=verdict_type, pool_size=len(pool),
                                   added=tuple(f"{e.agent_type}:{e.scope}:{e.agent}:{e.label}" for e in new),
                                   mixture=tuple(float(w) for w in weights)))
-        worst = max((max(e.type_max, e.unilateral_max) for e in ex if math.isfinite(e.unilateral_max)
-                     or math.isfinite(e.type_max)), default=math.nan)
-        say(f"round {k}: verdict {verdict}, largest relative gain {worst:.4g}, pool {len(pool)} (+{len(new)})")
+        say(f"round {k}: verdict {verdict}, largest relative gain {rank[2]:.4g}, pool {len(pool)} (+{len(new)})")
         if verdict == "verified":
             ending = "verified"
             break
@@ -282,7 +295,28 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
             break
         train_against_pool(member, pool, weights, episodes, share, stream_seed(seed, "solve", k),
                            entropy_factor=entropy_factor)
-    return SolveResult(rounds=tuple(history), ending=ending, final=final, pool=tuple(pool))
+    chosen = -1
+    if best is not None:
+        chosen = best[1]
+        if chosen == 0 and history[-1].round > 0:  # no round did better: the outcome as it was
+            member.set_state(best[2])
+            final = best[3]
+            say("returning round 0: no solver round ranked better than the outcome as it was")
+        elif chosen != history[-1].round:
+            member.set_state(best[2])
+            fresh = dataclasses.replace(br_config, eval_seed=stream_seed(br_config.eval_seed, "recheck"))
+            final = assess_outcome(member, fresh, eval_seeds)
+            ex = tuple(exploitability(final[2]))
+            say(f"returning round {chosen} (least exploitable), checked again on fresh seeds: verdict "
+                f"{worst_verdict(e.verdict for e in ex)}, largest relative gain {_largest_gain(ex):.4g}")
+    return SolveResult(rounds=tuple(history), ending=ending, final=final, pool=tuple(pool), chosen=chosen)
+
+
+def _largest_gain(ex: tuple[Exploitability, ...]) -> float:
+    """The largest relative gain of any type, type-level or unilateral (``inf`` if none is finite, so
+    that a round without a measured gain never ranks best on it)."""
+    gains = [g for e in ex for g in (e.type_max, e.unilateral_max) if math.isfinite(g)]
+    return max(gains) if gains else math.inf
 
 
 def solve_rows(member_id: str, result: SolveResult) -> list[dict]:
@@ -295,5 +329,5 @@ def solve_rows(member_id: str, result: SolveResult) -> list[dict]:
                          "unilateral_max": e.unilateral_max, "unilateral_max_ci95": e.unilateral_max_ci95,
                          "unilateral_sum": e.unilateral_sum, "verdict": e.verdict, "verdict_type": e.verdict_type,
                          "outcome_verdict": r.verdict, "pool_size": r.pool_size, "added": ";".join(r.added),
-                         "ending": result.ending})
+                         "ending": result.ending, "chosen": r.round == result.chosen})
     return rows

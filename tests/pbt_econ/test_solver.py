@@ -147,3 +147,65 @@ def test_solve_entropy_factor_is_checked():
 
     with pytest.raises(ConfigError, match="entropy_factor"):
         load_config(overrides=["population.solve.entropy_factor=-1"])
+
+
+def _scripted_solver(monkeypatch, checks):
+    """The solver with its check, exploitability, pool and training replaced: each check returns the next
+    ``(verdict, largest relative gain)`` of ``checks``; each round of training adds 1 to a firm logit.
+    Returns ``(member, eval seeds the checks were made on)``."""
+    from pbt_econ.equilibrium import solver as S
+
+    member = at_collusion(two_firms())
+    script, seeds = iter(checks), []
+
+    def assess(m, br, eval_seeds):
+        seeds.append(br.eval_seed)
+        verdict, gain = next(script)
+        return {"bias": float(m.policies["firm"].head.bias[0].detach())}, {}, [(verdict, gain)]
+
+    def exploitability(rows):
+        (verdict, gain), = rows
+        return [S.Exploitability("firm", gain, 0.0, gain, 0.0, gain, verdict, verdict)]
+
+    def train(m, pool, weights, episodes, share, seed, progress=None, entropy_factor=1.0):
+        with torch.no_grad():
+            m.policies["firm"].head.bias[0] += 1.0
+        m.episode += episodes
+
+    monkeypatch.setattr(S, "assess_outcome", assess)
+    monkeypatch.setattr(S, "exploitability", exploitability)
+    monkeypatch.setattr(S, "pool_from_rows", lambda *a: [PoolEntry("firm", "unilateral", 0, 5, (), "5", 0.3, 0)])
+    monkeypatch.setattr(S, "train_against_pool", train)
+    return member, seeds
+
+
+def test_solver_keeps_the_least_exploitable_round_and_checks_it_again_on_fresh_seeds(monkeypatch):
+    from pbt_econ.core.seeds import stream_seed
+    from pbt_econ.equilibrium.solver import solve_rows
+
+    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.40), ("inconclusive", 0.04), ("violated", 0.90),
+                                                   ("inconclusive", 0.06)])
+    br = member.config.best_response
+    result = solve(member, br, rounds=2, episodes=10, share=0.2, meta_solver="regret", eval_seeds=1, seed=0)
+    assert result.ending == "budget" and result.chosen == 1
+    assert float(member.policies["firm"].head.bias[0]) == pytest.approx(1.0)  # round 1's weights, not round 2's
+    assert member.episode == 10
+    assert seeds == [br.eval_seed] * 3 + [stream_seed(br.eval_seed, "recheck")]
+    assert result.final[2] == [("inconclusive", 0.06)]  # the fresh check is the one reported
+    assert [r["chosen"] for r in solve_rows("m", result)] == [False, True, False]
+
+
+def test_solver_keeps_the_outcome_as_it_was_when_no_round_ranks_better(monkeypatch):
+    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.10), ("violated", 0.30), ("violated", 0.50)])
+    br = member.config.best_response
+    result = solve(member, br, rounds=2, episodes=10, share=0.2, meta_solver="regret", eval_seeds=1, seed=0)
+    assert result.chosen == 0 and member.episode == 0
+    assert float(member.policies["firm"].head.bias[0]) == pytest.approx(0.0)
+    assert len(seeds) == 3 and result.final[2] == [("violated", 0.10)]  # round 0's own check; no re-check
+
+
+def test_solver_keeps_the_last_round_when_it_is_verified(monkeypatch):
+    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.40), ("verified", 0.01)])
+    result = solve(member, member.config.best_response, rounds=3, episodes=10, share=0.2, meta_solver="regret",
+                   eval_seeds=1, seed=0)
+    assert result.ending == "verified" and result.chosen == 1 and len(seeds) == 2

@@ -400,9 +400,11 @@ def test_solver_stage_adds_solved_outcomes_convergence_table_and_lineage(baselin
     for m in unverified:  # round 0 is the member's own final check: the same Nash verdict
         first = [r for r in rounds if r["member_id"] == m and r["round"] == 0]
         assert first and first[0]["outcome_verdict"] == base[m]["verdict"]
+    for m in unverified:  # one round is kept per member: the least exploitable
+        assert len({r["round"] for r in rounds if r["member_id"] == m and r["chosen"]}) == 1
     solved = {m: o for m, o in outcomes.items() if m.endswith("~s")}
-    trained = sorted({r["member_id"] for r in rounds if r["round"] == 1})
-    assert sorted(o["refined_from"] for o in solved.values()) == trained
+    kept_trained = sorted({r["member_id"] for r in rounds if r["round"] == 1 and r["chosen"]})
+    assert sorted(o["refined_from"] for o in solved.values()) == kept_trained  # round 0 kept: no ~s outcome
     for o in solved.values():
         assert o["refine_rounds"] == 1 and o["refine_ending"].startswith("solve: ")
         assert o["niche"] == f"solve:{base[o['refined_from']]['niche']}"

@@ -114,8 +114,8 @@ def execute_run(config: RunConfig, spec: RunSpec, run_dir: str, threads: int) ->
     if refined is not None and refined.rounds:
         outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=len(refined.rounds),
                                       refine_ending=refined.ending, epsilon_max_rel_before=before.epsilon_max_rel)
-    if solved is not None and len(solved.rounds) > 1:
-        outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=len(solved.rounds) - 1,
+    if solved is not None and solved.chosen > 0:
+        outcome = dataclasses.replace(outcome, refined_from=spec.run_id, refine_rounds=solved.chosen,
                                       refine_ending=f"solve: {solved.ending}",
                                       epsilon_max_rel_before=before.epsilon_max_rel)
     the_regime = regime_of(descriptors, config.economy_model.regimes) if status == "ok" else "diverged"

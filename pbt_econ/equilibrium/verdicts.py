@@ -26,12 +26,17 @@ VERDICTS = ("verified", "inconclusive", "violated")
 
 
 def verdict(gain: float, ci95: float, reference: float, tolerance: float) -> str:
-    """The verdict of a relative gain ``gain / reference`` with half-width ``ci95 / reference`` (``gain``
-    is clipped at 0 from below, as ε is: a deviation that loses is no deviation)."""
+    """The verdict of a relative gain ``gain / reference`` with half-width ``ci95 / reference``.
+
+    ε is the gain clipped at 0 (a deviation that loses is no deviation), and clipping is monotone, so
+    the interval ``[g - h, g + h]`` of the gain gives ``[max(0, g - h), max(0, g + h)]`` for ε with the
+    same coverage; with a positive tolerance, ``ε <= tol`` exactly when the gain's upper end is. (Until
+    2026-12-02 the upper end was ``max(g, 0) + h``: a deviation that lost 47% ± 13% of the reward was
+    undecided against a 10% tolerance; decision 50.)"""
     if not (math.isfinite(reference) and reference > 0) or not math.isfinite(gain):
         return "inconclusive"
     half = ci95 if math.isfinite(ci95) else math.inf
-    lo, hi = (gain - half) / reference, (max(gain, 0.0) + half) / reference
+    lo, hi = (gain - half) / reference, (gain + half) / reference
     if hi < tolerance:
         return "verified"
     if lo > tolerance:

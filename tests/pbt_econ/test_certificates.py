@@ -81,9 +81,20 @@ def test_unilateral_override_moves_only_that_agent():
     (3.0, 0.5, 100.0, 0.03, "inconclusive"),  # [0.025, 0.035] contains 0.03
     (1.0, math.nan, 100.0, 0.03, "inconclusive"),
     (1.0, 0.1, 0.0, 0.03, "inconclusive"),    # no reference
-    (-5.0, 1.0, 100.0, 0.03, "verified"),     # a losing deviation: [.., 0.01]
+    (-5.0, 1.0, 100.0, 0.03, "verified"),     # a losing deviation: [-0.06, -0.04]
+    (-47.0, 13.0, 100.0, 0.10, "verified"),   # loses 47% +- 13%: epsilon's interval is [0, 0]
 ])
 def test_verdicts_on_synthetic_intervals(gain, ci, ref, tol, expected):
+    assert verdict(gain, ci, ref, tol) == expected
+
+
+@pytest.mark.parametrize("gain, ci, ref, tol, expected", [
+    (-5.0, 16.0, 100.0, 0.10, "inconclusive"),  # [-0.21, 0.11] contains 0.10
+    (-5.0, 14.0, 100.0, 0.10, "verified"),      # [-0.19, 0.09]: even its upper end is below 0.10
+])
+def test_a_losing_deviation_is_decided_by_the_upper_end_of_its_gain(gain, ci, ref, tol, expected):
+    """Clipping the gain at 0 before adding the half-width (the rule before decision 50) would call the
+    second case inconclusive: 0 + 0.14 > 0.10."""
     assert verdict(gain, ci, ref, tol) == expected
 
 

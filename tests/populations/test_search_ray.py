@@ -71,7 +71,7 @@ def comparable(rows):
 
 def assert_row_consistent(r):
     """A best-response row's ε is its clipped gain, and its verdict is the one its interval and tolerance give:
-    the relative gain's interval ``[(gain - ci) / ref, (max(gain, 0) + ci) / ref]`` (``ref``: the training
+    the relative gain's interval ``[(gain - ci) / ref, (gain + ci) / ref]`` (``ref``: the training
     improvement if positive, else ``|before|``) is below the tolerance (verified), above it (violated), or
     straddles it (inconclusive, as is a row without a usable reference or interval)."""
     before, after, tol = r["reward_before"], r["reward_after"], r["tolerance"]
@@ -84,8 +84,8 @@ def assert_row_consistent(r):
     if not (math.isfinite(ref) and ref > 0) or ci == math.inf:
         assert r["verdict"] == "inconclusive", r
         return
-    lo, hi = (gain - ci - slack) / ref, (max(gain, 0.0) + ci + slack) / ref
-    lo_in, hi_in = (gain - ci + slack) / ref, (max(gain, 0.0) + ci - slack) / ref
+    lo, hi = (gain - ci - slack) / ref, (gain + ci + slack) / ref
+    lo_in, hi_in = (gain - ci + slack) / ref, (gain + ci - slack) / ref
     expected = {"verified": hi_in < tol, "violated": lo_in > tol, "inconclusive": lo <= tol <= hi}
     assert r["verdict"] in expected and expected[r["verdict"]], r
 

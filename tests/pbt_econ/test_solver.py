@@ -188,7 +188,7 @@ def test_solver_keeps_the_least_exploitable_round_and_checks_it_again_on_fresh_s
     br = member.config.best_response
     result = solve(member, br, rounds=2, episodes=10, share=0.2, meta_solver="regret", eval_seeds=1, seed=0)
     assert result.ending == "budget" and result.chosen == 1
-    assert float(member.policies["firm"].head.bias[0]) == pytest.approx(1.0)  # round 1's weights, not round 2's
+    assert float(member.policies["firm"].head.bias[0].detach()) == pytest.approx(1.0)  # round 1's weights, not round 2's
     assert member.episode == 10
     assert seeds == [br.eval_seed] * 3 + [stream_seed(br.eval_seed, "recheck")]
     assert result.final[2] == [("inconclusive", 0.06)]  # the fresh check is the one reported
@@ -200,7 +200,7 @@ def test_solver_keeps_the_outcome_as_it_was_when_no_round_ranks_better(monkeypat
     br = member.config.best_response
     result = solve(member, br, rounds=2, episodes=10, share=0.2, meta_solver="regret", eval_seeds=1, seed=0)
     assert result.chosen == 0 and member.episode == 0
-    assert float(member.policies["firm"].head.bias[0]) == pytest.approx(0.0)
+    assert float(member.policies["firm"].head.bias[0].detach()) == pytest.approx(0.0)
     assert len(seeds) == 3 and result.final[2] == [("violated", 0.10)]  # round 0's own check; no re-check
 
 

@@ -58,13 +58,14 @@ def run(calibration: str, seed: int, meta: str, share: float) -> dict:
     nash = sol.nash_profit(e.a, e.b, e.c, e.num_firms)
     mean_q = sum(p * q for p, q in zip(probs, e.quantities))
     step = max(b - a for a, b in zip(e.quantities, e.quantities[1:]))
-    first, last = result.rounds[0].exploitability[0], result.rounds[-1].exploitability[0]
+    first, last = result.rounds[0].exploitability[0], result.final_exploitability[0]  # last: the returned member
     return {"calibration": calibration, "seed": seed, "meta": meta, "share": share, "q_star": q_star, "q_collusive": q_c,
             "mean_quantity": mean_q, "within_step": abs(mean_q - q_star) <= step,
             "exact_unilateral_gain_rel": exact.gain / nash, "best_deviation": exact.quantity,
             "framework_unilateral_first": first.unilateral_max, "framework_unilateral_last": last.unilateral_max,
             "framework_unilateral_last_ci95": last.unilateral_max_ci95,
-            "verdict": result.rounds[-1].verdict, "rounds": len(result.rounds) - 1, "ending": result.ending,
+            "verdict": result.final_verdicts[0], "rounds": len(result.rounds) - 1, "chosen": result.chosen,
+            "ending": result.ending,
             "pool": len(result.pool), "wall_s": wall}
 
 

@@ -56,7 +56,8 @@ def run(calibration: str, seed: int) -> dict:
     episodes = (len(result.rounds) - 1) * br.episodes
     train_against_pool(plain, [], [], episodes, 0.5, seed)
     return {"calibration": calibration, "seed": seed, "trained": trained, "solver": path_of(member),
-            "plain": path_of(plain), "solver_verdict": result.rounds[-1].verdict, "ending": result.ending,
+            "plain": path_of(plain), "solver_verdict": result.final_verdicts[0], "chosen": result.chosen,
+            "ending": result.ending,
             "rounds": len(result.rounds) - 1, "pool": [e.label for e in result.pool], "solver_wall_s": solver_wall}
 
 

@@ -23,8 +23,7 @@ from analysis.convergence import solver_convergence
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.files import atomic_write_text
 from pbt_econ.core.tables import write_table
-from pbt_econ.equilibrium.solver import exploitability, solve, solve_rows
-from pbt_econ.equilibrium.verdicts import worst_verdict
+from pbt_econ.equilibrium.solver import solve, solve_rows
 from pbt_econ.learning.member import load_member
 
 __all__ = ["main"]
@@ -93,10 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                            seed=member.seed, log=say,
                            entropy_factor=settings.entropy_factor if args.entropy_factor is None
                            else args.entropy_factor)
-            final = exploitability(result.final[2])
+            nash, type_level = result.final_verdicts
             print(f"[solve] {member_id}: {result.ending} after {len(result.rounds) - 1} round(s), round "
-                  f"{result.chosen} kept; Nash verdict {worst_verdict(e.verdict for e in final)}, type-level "
-                  f"{worst_verdict(e.verdict_type for e in final)}", flush=True)
+                  f"{result.chosen} kept; Nash verdict {nash}, type-level {type_level}", flush=True)
             rows += solve_rows(member_id, result)
             (out / "solved").mkdir(parents=True, exist_ok=True)
             member.save(out / "solved" / f"{member_id}.pt")

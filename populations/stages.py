@@ -131,12 +131,10 @@ def assess_elites(config: RunConfig, population: Population, qd: QualitySearch,
                 hyperparameters=e.hyperparameters, descriptors=descriptors, best_response_rows=rows,
                 economy=config.economy_model, fixed_types=tuple(config.fixed), descriptor_se=descriptor_se,
                 eval_seeds=config.analysis.eval_seeds))
-    finally:  # an elite that failed (or an interrupt) must not keep the others' pending actors queued
+    except BaseException:  # an elite that failed (or an interrupt) must not keep the others' actors queued
         for _, _, actor, _ in refs:
-            try:
-                ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already killed above
-                pass
+            ray.kill(actor)
+        raise
     outcomes = outcomes + extra
     write_table(br_rows, layout.best_response, "best_response", BestResponseRow)
     write_table(outcomes, layout.outcomes, "outcomes", OutcomeRow)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec", "with_fixed"]
+__all__ = ["AgentSpec", "EpisodeSpec", "best_response_spec", "evaluation_spec", "with_entropy_factor", "with_fixed"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,14 @@ def with_fixed(spec: EpisodeSpec, fixed: dict[str, tuple[int, ...]]) -> EpisodeS
     agents = dict(spec.agents)
     for t, a in fixed.items():
         agents[t] = dataclasses.replace(spec.agent(t), learns=False, fixed_action=tuple(a))
+    return dataclasses.replace(spec, agents=agents)
+
+
+def with_entropy_factor(spec: EpisodeSpec, factor: float) -> EpisodeSpec:
+    """``spec`` with every type's entropy-bonus factor multiplied by ``factor`` (``spec`` itself for 1)."""
+    if factor == 1.0:
+        return spec
+    agents = {t: dataclasses.replace(a, entropy_factor=a.entropy_factor * factor) for t, a in spec.agents.items()}
     return dataclasses.replace(spec, agents=agents)
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from pbt_econ.config.episode import with_fixed
+from pbt_econ.config.episode import with_entropy_factor, with_fixed
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.equilibrium.best_response.certificates import certifiable
 from pbt_econ.equilibrium.best_response.check import assess_outcome
@@ -191,9 +191,7 @@ def train_against_pool(member, pool: list[PoolEntry], weights: np.ndarray, episo
     batch = member.config.training.batch_size
     for _ in range(episodes):
         spec = with_fixed(member.spec_at(member.episode), member.fixed)
-        if entropy_factor != 1.0:
-            spec = dataclasses.replace(spec, agents={t: dataclasses.replace(a, entropy_factor=a.entropy_factor * entropy_factor)
-                                                     for t, a in spec.agents.items()})
+        spec = with_entropy_factor(spec, entropy_factor)
         plays = _plays(member, pool, weights, share, generator, batch) if pool else ()
         member.train_episode(spec, pool_play=plays)
         if progress is not None:
@@ -222,12 +220,23 @@ class SolveResult:
     rounds: tuple[SolveRound, ...]
     ending: str
     final: tuple = ()
-    """``(descriptors, descriptor_se, best-response rows)`` of the last check."""
-    pool: tuple[PoolEntry, ...] = field(default_factory=tuple)
-    chosen: int = -1
-    """The round whose member is returned (the least exploitable; ``-1``: none ran). ``final`` is its
+    """``(descriptors, descriptor_se, best-response rows)`` of the returned member: the chosen round's
     check, made again on fresh evaluation seeds when it is neither the last round nor round 0 (the
     outcome as it was, whose check came before any choice)."""
+    pool: tuple[PoolEntry, ...] = field(default_factory=tuple)
+    chosen: int = -1
+    """The round whose member is returned (the least exploitable; ``-1``: none ran)."""
+
+    @property
+    def final_exploitability(self) -> tuple[Exploitability, ...]:
+        """Per type, the exploitability of the returned member (from ``final``)."""
+        return tuple(exploitability(self.final[2])) if self.final else ()
+
+    @property
+    def final_verdicts(self) -> tuple[str, str]:
+        """The returned member's Nash and type-level verdicts (worst over types)."""
+        ex = self.final_exploitability
+        return worst_verdict(e.verdict for e in ex), worst_verdict(e.verdict_type for e in ex)
 
 
 def _key(entry: PoolEntry) -> tuple:

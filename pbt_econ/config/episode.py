@@ -40,9 +40,6 @@ class AgentSpec:
     """Multiplier on the type's base entropy coefficient."""
     fixed_action: tuple[int, ...] | None = None
     """Head indices the type always plays (a fixed policy, ``fixed:``); ``None``: its policy acts."""
-    override: tuple[tuple[int, tuple[int, ...]], ...] = ()
-    """``(agent index, head indices)`` pairs: those agents of the type play the given constant action
-    while the others act by the type's policy (a unilateral constant deviation, :mod:`pbt_econ.equilibrium.best_response`)."""
 
     def start(self, action: str, default: float) -> float:
         """The mask start value of ``action`` (``default`` if the spec names none)."""

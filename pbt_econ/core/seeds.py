@@ -12,6 +12,9 @@ here, by name, so no module adds its own magic offset:
 ``eval``            evaluation rollouts (= ``eval_seed``; before, after and
                     untrained all use it: common random numbers)
 ``solve``           the solver's draws (which copies play which pooled deviation), per round
+``recheck``         the fresh evaluation and best-response seeds of the solver's returned member
+``decide``          the fresh evaluation a certificate's verdict is decided on (the best action is
+                    chosen on ``eval``)
 ``sampler``         the Optuna sampler of one (member, segment) trial, so a
                     resumed search draws exactly what an uninterrupted one would
 ==================  ==========================================================
@@ -27,7 +30,7 @@ import hashlib
 
 __all__ = ["STREAMS", "member_seed", "stream_seed", "trial_seed"]
 
-STREAMS = ("member", "weights", "train", "scratch", "eval", "sampler", "solve", "recheck")
+STREAMS = ("member", "weights", "train", "scratch", "eval", "sampler", "solve", "recheck", "decide")
 _IDENTITY = ("weights", "train", "eval")
 _MAX_SEED = 2**63 - 1
 

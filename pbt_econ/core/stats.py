@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
-__all__ = ["Z95", "ci95", "mean", "paired_gain", "standard_error"]
+__all__ = ["Z95", "ci95", "mean", "normal_cdf", "normal_quantile", "paired_gain", "standard_error"]
 
 Z95 = 1.96
 """The normal quantile of a two-sided 95% interval."""
@@ -51,3 +52,15 @@ def paired_gain(after: Sequence[float], before: Sequence[float]) -> tuple[float,
         raise ValueError(f"paired samples must have one equal, non-zero length ({len(after)} vs {len(before)})")
     d = [a - b for a, b in zip(after, before)]
     return mean(d), ci95(d)
+
+
+def normal_quantile(p: float) -> float:
+    """The standard normal quantile ``Φ⁻¹(p)`` for ``0 < p < 1``."""
+    return NormalDist().inv_cdf(p)
+
+
+def normal_cdf(x: float) -> float:
+    """The standard normal distribution function ``Φ(x)`` (``±inf`` allowed)."""
+    if math.isinf(x):
+        return 1.0 if x > 0 else 0.0
+    return NormalDist().cdf(x)

@@ -1,97 +1,111 @@
-"""Sequential evaluation of a deviation's gain on common random numbers.
+"""Verdicts at their stated confidence over several looks, with planned episodes (docs/model.md §6).
 
-A check evaluates an agent's return before and after a deviation on the same random numbers, so each
-draw is a paired difference ``d_i = after_i - before_i`` (a gain). With ``n`` draws, mean ``\\bar d``,
-sample standard deviation ``s`` (``ddof=1``) and ``z`` (1.96 for 95%), the normal interval is
+A best-response row is a paired gain on common random numbers, decided against the type's tolerance by
+the one verdict rule (:func:`pbt_econ.equilibrium.verdicts.verdict`). Sequential evaluation reads that
+verdict at up to ``K`` *looks* on one stream: ``n0 = best_response.eval_episodes`` episodes, then more
+episodes of the same stream (the first ``n`` episodes of a longer evaluation are the shorter one), until
+the verdict is decided or ``cap * n0`` episodes (``cap = best_response.sequential_cap``).
 
-.. math:: [lo, hi] = \\bar d \\mp z\\, s / \\sqrt{n},
+**The error is spent across the looks.** A 95% interval read at every look spends the error once per
+look: simulated at the boundary with looks at 1, 2, 4 and 8 times ``n0`` it reads ``verified`` (or
+``violated``) 7.1% of the time instead of 2.5%. Here every look reads the interval with
 
-and against the tolerance ``tol``:
+.. math:: z_K = \\Phi^{-1}\\!\\left(1 - \\frac{\\alpha}{2K}\\right), \\qquad \\alpha = 0.05,
 
-* ``verified``: ``hi <= tol`` (the gain is within tolerance);
-* ``violated``: ``lo > tol`` (a profitable deviation);
-* ``inconclusive``: otherwise (the interval contains the tolerance, or it is undefined, ``n < 2``).
+so that, by the union bound, P(some look reads ``verified`` | true relative gain >= tol) <= K α / (2K) =
+α / 2 = 2.5%, and the same for ``violated`` below the tolerance: a verdict read at any look holds at the
+stated one-sided 97.5% (a two-sided 95% interval). Bonferroni is conservative for nested looks (a Pocock
+boundary for four equally spaced looks is 2.36 where this uses 2.50) but it holds for any spacing,
+including spacing chosen from the measured variance, which is why it is used rather than a boundary
+tabulated for fixed information fractions. With ``cap = 1`` there is one look and ``z = 1.96``.
 
-:func:`sequential_verdict` draws ``initial`` samples, then ``step`` more at a time, and stops as soon as
-the verdict is decided or the total reaches ``cap``. Looking repeatedly at the same stream makes the
-per-look 95% level optimistic (optional stopping); ``z`` can be raised to compensate.
+**Looks at least double**, and the last is ``cap * n0``, so ``K = 1 + ceil(log2 cap)``. After an
+undecided look the next is *planned* from the variance measured so far: the smallest ``n0 * 2^k`` (at
+least twice the current ``n``) at which the relative gain's standard error, extrapolated as
+``se * sqrt(n_now / n)``, reaches ``(tol / 2) / (z_K + z_{0.9})``: at that ``n`` a gain half a tolerance
+away from the tolerance (0.5x or 1.5x) is decided with probability 0.9. The row reports its ``power``:
+that probability at the standard error it was decided with, ``Φ(tol / (2 se) - z_K)``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol
 
-import numpy as np
+from pbt_econ.core.stats import normal_cdf, normal_quantile
 
-__all__ = ["SequentialResult", "interval", "sequential_verdict", "verdict_of"]
+__all__ = ["ALPHA", "POWER", "decide", "looks", "look_z", "next_look", "power"]
+
+ALPHA = 0.05
+"""Two-sided error of a verdict: at most ``ALPHA / 2`` for ``verified`` and for ``violated`` each."""
+
+POWER = 0.9
+"""The probability of a decided verdict the planned episodes aim at, half a tolerance from it."""
 
 
-@dataclass(frozen=True)
-class SequentialResult:
-    """The final interval of a sequential check: ``mean`` gain, ``stderr`` (``s / sqrt(n)``), ``low`` and
-    ``high`` (``mean -/+ z stderr``), ``n`` samples used, ``verdict``, ``rounds`` (calls to ``sample``),
-    ``tolerance`` and ``z``, and ``trace``: ``(n, mean, low, high)`` after each round."""
-
-    mean: float
-    stderr: float
-    low: float
-    high: float
-    n: int
+class _Row(Protocol):
     verdict: str
-    rounds: int
+    interval_verdict: str
+    half_width_rel: float
     tolerance: float
-    z: float
-    trace: tuple[tuple[int, float, float, float], ...]
 
 
-def interval(samples, z: float = 1.96) -> tuple[float, float, float, float]:
-    """``(mean, stderr, low, high)`` of ``samples`` (stderr and bounds NaN if fewer than 2)."""
-    d = np.asarray(samples, dtype=float).ravel()
-    if d.size == 0:
-        raise ValueError("no samples")
-    mean = float(d.mean())
-    if d.size < 2:
-        return mean, math.nan, math.nan, math.nan
-    stderr = float(d.std(ddof=1) / math.sqrt(d.size))
-    return mean, stderr, mean - z * stderr, mean + z * stderr
+def looks(cap: int) -> int:
+    """The most looks with ``cap`` (``1 + ceil(log2 cap)``: ``n0, 2 n0, 4 n0, ..., cap n0``)."""
+    if cap < 1:
+        raise ValueError(f"sequential_cap must be >= 1 (got {cap})")
+    return 1 + math.ceil(math.log2(cap)) if cap > 1 else 1
 
 
-def verdict_of(low: float, high: float, tolerance: float) -> str:
-    """``verified`` if ``high <= tolerance``, ``violated`` if ``low > tolerance``, else ``inconclusive``."""
-    if math.isfinite(high) and high <= tolerance:
-        return "verified"
-    if math.isfinite(low) and low > tolerance:
-        return "violated"
-    return "inconclusive"
+def look_z(cap: int, alpha: float = ALPHA) -> float:
+    """The normal quantile every look reads its interval with: ``Φ⁻¹(1 - alpha / (2 K))``."""
+    return normal_quantile(1.0 - alpha / (2 * looks(cap)))
 
 
-def sequential_verdict(sample: Callable[[int], np.ndarray], tolerance: float, initial: int = 16, step: int = 16,
-                       cap: int = 256, z: float = 1.96) -> SequentialResult:
-    """Draw ``initial`` paired gains from ``sample(n)`` (each call returns ``n`` new samples, continuing the
-    stream), then ``step`` more per round (the last round capped so the total never exceeds ``cap``),
-    until the verdict is ``verified`` or ``violated``, or ``cap`` samples are used (``inconclusive``)."""
-    if initial < 1 or step < 1 or cap < initial:
-        raise ValueError(f"need initial >= 1, step >= 1 and cap >= initial (got {initial}, {step}, {cap})")
-    if not math.isfinite(tolerance) or not (math.isfinite(z) and z > 0):
-        raise ValueError(f"tolerance must be finite and z positive (got {tolerance}, {z})")
-    drawn: list[np.ndarray] = []
-    total, rounds, trace = 0, 0, []
-    want = initial
-    while True:
-        batch = np.asarray(sample(want), dtype=float).ravel()
-        rounds += 1
-        if batch.size != want:
-            raise ValueError(f"sample({want}) returned {batch.size} samples")
-        if not np.all(np.isfinite(batch)):
-            raise ValueError(f"sample({want}) returned non-finite gains")
-        drawn.append(batch)
-        total += want
-        mean, stderr, low, high = interval(np.concatenate(drawn), z)
-        trace.append((total, mean, low, high))
-        verdict = verdict_of(low, high, tolerance)
-        if verdict != "inconclusive" or total >= cap:
-            return SequentialResult(mean, stderr, low, high, total, verdict, rounds, float(tolerance), float(z),
-                                    tuple(trace))
-        want = min(step, cap - total)
+def power(se_rel: float, tolerance: float, z: float) -> float:
+    """P(decided) for a true relative gain ``tolerance / 2`` from the tolerance, at standard error ``se_rel``."""
+    if not (math.isfinite(se_rel) and math.isfinite(tolerance)) or tolerance <= 0:
+        return math.nan
+    if se_rel <= 0:
+        return 1.0
+    return normal_cdf(tolerance / (2 * se_rel) - z)
+
+
+def next_look(n: int, episodes: int, cap: int, se_rel: float, tolerance: float, z: float) -> int:
+    """The episodes of the look after an undecided one at ``n`` (see the module docstring); ``n`` itself
+    when no look is left."""
+    last = cap * episodes
+    if n >= last:
+        return n
+    want = 2 * n
+    if math.isfinite(se_rel) and se_rel > 0 and math.isfinite(tolerance) and tolerance > 0:
+        target = (tolerance / 2) / (z + normal_quantile(POWER))
+        want = max(want, math.ceil(n * (se_rel / target) ** 2))
+    else:  # no variance estimate (a gain that never varied, or no tolerance): straight to the last look
+        want = last
+    step = episodes
+    while step < want:
+        step *= 2
+    return min(step, last)
+
+
+def decide(row_at: Callable[[int, float], _Row], episodes: int, cap: int) -> _Row:
+    """Sequential evaluation: ``row_at(n, z)`` (a row from ``n`` evaluation episodes whose verdict reads the
+    interval with quantile ``z``) at ``n = episodes`` and then at planned looks until the interval is decided
+    or ``cap * episodes`` episodes are used; the last row.
+
+    ``row_at(n, z)`` must evaluate before and after on one stream, so that the first episodes of a longer
+    evaluation are the shorter one's. A row whose interval is decided but whose verdict is not (a trained
+    deviation that had not converged cannot be ``verified``) stops too: more evaluation cannot change it.
+    """
+    z = look_z(cap)
+    n = episodes
+    row = row_at(n, z)
+    while row.interval_verdict == "inconclusive":
+        following = next_look(n, episodes, cap, row.half_width_rel / z, row.tolerance, z)
+        if following == n:
+            break
+        n = following
+        row = row_at(n, z)
+    return row

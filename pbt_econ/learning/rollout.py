@@ -155,10 +155,7 @@ def rollout(
                     value = torch.where(chosen[None, :], own_value, value)
                 logits = policies.masked_logits(logits, allowed[t])
                 idx, logp = policies.sample_with_log_prob(logits, generator)
-            for agent, action in spec.agent(t).override:  # same draws for everyone else
-                idx = idx.clone()
-                idx[:, agent, :] = torch.tensor(action, device=idx.device)
-            for play in pool_play:
+            for play in pool_play:  # after sampling: everyone else sees the draws of "before"
                 if play.agent_type == t and play.acts_at(step):
                     action = torch.tensor(play.action, device=idx.device)
                     idx = torch.where(play.where()[:, :, None], action, idx)

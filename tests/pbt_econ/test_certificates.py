@@ -14,7 +14,7 @@ from pbt_econ.config.load import load_config
 from pbt_econ.core.stats import paired_gain
 from pbt_econ.economies.cournot import solution
 from pbt_econ.equilibrium.best_response import assess_outcome
-from pbt_econ.equilibrium.best_response.certificates import per_agent_returns
+from pbt_econ.equilibrium.best_response.certificates import constant_play, per_agent_returns
 from pbt_econ.equilibrium.outcomes import outcome_row
 from pbt_econ.equilibrium.verdicts import verdict, worst_verdict
 from pbt_econ.learning.member import Member
@@ -60,19 +60,48 @@ def test_collusion_passes_the_type_level_check_and_fails_the_unilateral_one():
     assert out.verdict == "violated"
 
 
-def test_unilateral_override_moves_only_that_agent():
+def test_a_unilateral_constant_moves_only_that_agent():
     member = _member(10.0)
     spec = evaluation_spec(member.types)
-    base = dataclasses.replace(spec.agent("firm"), fixed_action=(2,))
-    plain = dataclasses.replace(spec, agents={"firm": base})
-    moved = dataclasses.replace(spec, agents={"firm": dataclasses.replace(base, override=((1, (4,)),))})
+    plain = dataclasses.replace(spec, agents={"firm": dataclasses.replace(spec.agent("firm"), fixed_action=(2,))})
+    play = constant_play(member, "firm", "unilateral", 1, 4)
     gen = torch.Generator()
     a = member.run_episode(plain, gen.manual_seed(0)).trajectories["firm"].action
-    b = member.run_episode(moved, gen.manual_seed(0)).trajectories["firm"].action
+    b = member.run_episode(plain, gen.manual_seed(0), pool_play=(play,)).trajectories["firm"].action
     assert torch.equal(a[:, :, [0, 2]], b[:, :, [0, 2]])
     assert bool((b[:, :, 1] == 4).all()) and bool((a[:, :, 1] == 2).all())
-    r = per_agent_returns(member, moved, 1, 0)["firm"]
+    r = per_agent_returns(member, plain, 1, 0, pool_play=(play,))["firm"]
     assert r.shape == (member.config.training.batch_size, 3)
+
+
+@pytest.mark.parametrize("scope, agent", [("type", -1), ("unilateral", 1)])
+def test_a_constant_deviation_keeps_everyone_elses_random_numbers(scope, agent):
+    """A stochastic RBC profile: the firms' constant deviation (type-level or one firm's) leaves the draws of
+    every other type as in "before": the government, which samples after the firms, acts identically at
+    step 0 in every copy (later steps see other prices), and in copies the deviation does not touch every
+    type's actions are identical at every step. (A type-level constant that skipped its type's sampling
+    shifted the government's draws.)"""
+    config = load_config(None, ["economy.num_consumers=4", "economy.num_firms=2", "economy.episode_length=4",
+                                "training.batch_size=8"])
+    member = Member(config, seed=3)
+    spec = evaluation_spec(member.types)
+    gen = torch.Generator()
+    before = member.run_episode(spec, gen.manual_seed(5)).trajectories
+    after = member.run_episode(spec, gen.manual_seed(5),
+                               pool_play=(constant_play(member, "firm", scope, agent, 0),)).trajectories
+    for t in ("consumer", "government"):
+        assert torch.equal(before[t].action[0], after[t].action[0]), t
+    assert not torch.equal(before["firm"].action, after["firm"].action)  # the deviation was played
+    one_copy = dataclasses.replace(constant_play(member, "firm", scope, agent, 0),
+                                   copies=torch.arange(8) == 0)
+    partly = member.run_episode(spec, gen.manual_seed(5), pool_play=(one_copy,)).trajectories
+    for t in member.types:
+        assert torch.equal(before[t].action[:, 1:], partly[t].action[:, 1:]), t
+    # the government's own draws differ from "before" under a policy that stops sampling: the old mechanism
+    skipped = dataclasses.replace(spec, agents={**spec.agents, "firm": dataclasses.replace(
+        spec.agent("firm"), fixed_action=(0,))})
+    shifted = member.run_episode(skipped, gen.manual_seed(5)).trajectories
+    assert not torch.equal(before["government"].action[0], shifted["government"].action[0])
 
 
 @pytest.mark.parametrize("gain, ci, ref, tol, expected", [
@@ -105,24 +134,3 @@ def test_paired_gain_and_worst_verdict():
     assert worst_verdict(["verified", "violated", "inconclusive"]) == "violated"
     assert worst_verdict(["verified", "verified"]) == "verified"
     assert worst_verdict([]) == "inconclusive"
-
-
-def test_sequential_evaluation_stops_as_soon_as_the_verdict_is_decided():
-    from types import SimpleNamespace
-
-    from pbt_econ.equilibrium.best_response.rows import decide
-
-    calls = []
-
-    def row_at(n, decided_at):
-        calls.append(n)
-        return SimpleNamespace(verdict="violated" if n >= decided_at else "inconclusive", eval_episodes=n)
-
-    assert decide(lambda n: row_at(n, 4), 4, 8).eval_episodes == 4 and calls == [4]  # decided at once
-    calls.clear()
-    assert decide(lambda n: row_at(n, 16), 4, 8).verdict == "violated" and calls == [4, 8, 16]  # stops there
-    calls.clear()
-    row = decide(lambda n: row_at(n, 10**6), 4, 8)  # never decided: stops at the cap, 8 x 4 episodes
-    assert row.verdict == "inconclusive" and calls == [4, 8, 16, 32]
-    calls.clear()
-    assert decide(lambda n: row_at(n, 10**6), 4, 1).eval_episodes == 4 and calls == [4]  # cap 1: off

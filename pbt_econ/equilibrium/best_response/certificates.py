@@ -8,8 +8,17 @@ choices (in the RBC, two of its three types; a Cournot market's quantities), eve
   shared policy; for ``best_response.unilateral_agents`` agents spread evenly over the type (a type
   with one agent has only the type-level deviation).
 
-on the same evaluation seed and episodes as "before" (common random numbers: the other agents'
-sampling draws are the same uniforms). The best constant action's gain is an exact lower bound on the
+**One mechanism for every constant deviation.** A constant deviation (here, the end game's in
+:mod:`.endgame`, and the solver's pool) is a :class:`~pbt_econ.learning.rollout.PoolPlay`: the deviating
+type's policy samples as in "before" and the constant replaces the deviating agents' sampled actions
+*after* sampling, so every other agent, of every type, sees the random numbers of "before" (common random
+numbers). (Until 2026-12-04 a type-level constant skipped the type's sampling, which shifted every later
+type's draws; decision 51.)
+
+**Choose on one stream, decide on another.** The best action is chosen on the evaluation seed (the
+selection stream); the chosen action's verdict is then decided on a fresh stream
+(``stream_seed(eval_seed, "decide")``, before and after on it), so the maximum over tens of candidates
+does not inflate the verdict's error. The best constant action's gain is an exact lower bound on the
 type's ε for that deviation kind, found by enumeration, not learning; the outcome's ε is the maximum
 of the trained and the certified gains (:func:`pbt_econ.equilibrium.outcomes.outcome_row` takes the maximum over
 rows). Gains are the deviating agents' own mean episode returns, after minus before.
@@ -17,17 +26,19 @@ rows). Gains are the deviating agents' own mean episode returns, after minus bef
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 
 from pbt_econ.config.episode import evaluation_spec, with_fixed
 from pbt_econ.core.seeds import stream_seed
-from pbt_econ.equilibrium.best_response.rows import BestResponseRow, decide, make_row
+from pbt_econ.equilibrium.best_response.rows import BestResponseRow, make_row
+from pbt_econ.equilibrium.sequential import decide
+from pbt_econ.learning.rollout import PoolPlay
 from pbt_econ.equilibrium.best_response.unilateral import spread_agents
 
-__all__ = ["certificate_rows", "certifiable", "per_agent_returns"]
+__all__ = ["Befores", "certificate_rows", "certifiable", "certify", "constant_play", "decision_seed", "own_returns",
+           "per_agent_returns"]
 
 
 def certifiable(member, max_actions: int, check_fixed: bool = False) -> dict[str, list[int]]:
@@ -56,69 +67,91 @@ def per_agent_returns(member, spec, episodes: int, seed: int, deviant=None, pool
     return {t: torch.cat(v) for t, v in out.items()}
 
 
-def _label(member, agent_type: str, action: int) -> str:
-    return member.economy.describe_action(agent_type, action)
+def decision_seed(seed: int) -> int:
+    """The fresh stream a chosen certificate's verdict is decided on (never the one it was chosen on)."""
+    return stream_seed(seed, "decide")
 
 
-def certificate_rows(member, config, reference: dict[str, float], before_rewards=None) -> list[BestResponseRow]:
+class Befores:
+    """Per-agent returns of the undeviated evaluation (``{type: [episodes * B, n]}``), by ``(seed, episodes)``:
+    one evaluation per stream and length for every check of one member."""
+
+    def __init__(self, member, spec):
+        self.member, self.spec, self.cache = member, spec, {}
+
+    def __call__(self, seed: int, episodes: int) -> dict[str, torch.Tensor]:
+        if (seed, episodes) not in self.cache:
+            self.cache[seed, episodes] = per_agent_returns(self.member, self.spec, episodes, seed)
+        return self.cache[seed, episodes]
+
+
+def constant_play(member, agent_type: str, scope: str, agent: int, action: int, steps: tuple[int, ...] = ()) -> PoolPlay:
+    """Every copy: the whole type (``scope = "type"``) or agent ``agent`` plays ``action`` at ``steps``
+    (empty: every step), replacing what the type's policy sampled."""
+    counts = {a.name: a.count for a in member.economy.agent_types}
+    agents = torch.zeros(counts[agent_type], dtype=torch.bool, device=member.device)
+    if scope == "type":
+        agents[:] = True
+    else:
+        agents[agent] = True
+    return PoolPlay(agent_type=agent_type, copies=torch.ones(member.economy.batch_size, dtype=torch.bool,
+                                                             device=member.device),
+                    agents=agents, action=(action,), steps=tuple(steps))
+
+
+def own_returns(returns: torch.Tensor, scope: str, agent: int) -> list[float]:
+    """The deviating agents' own per-copy returns: the type's mean, or agent ``agent``'s (``[episodes * B]``)."""
+    return (returns.mean(-1) if scope == "type" else returns[:, agent]).tolist()
+
+
+def certify(member, config, befores: Befores, agent_type: str, scope: str, agent: int,
+            candidates: list[tuple[str, PoolPlay]], reference: float, start: str) -> BestResponseRow:
+    """The best of ``candidates`` (``(label, play)``) chosen on the evaluation seed, its row decided on a
+    fresh stream with sequential evaluation (:func:`pbt_econ.equilibrium.sequential.decide`)."""
+    episodes, seed, base = config.eval_episodes, config.eval_seed, befores.spec
+    before = own_returns(befores(seed, episodes)[agent_type], scope, agent)
+    best = None
+    for label, play in candidates:
+        after = own_returns(per_agent_returns(member, base, episodes, seed, pool_play=(play,))[agent_type],
+                            scope, agent)
+        gain = sum(after) / len(after) - sum(before) / len(before)
+        if best is None or gain > best[0]:
+            best = (gain, label, play)
+    _, label, play = best
+    fresh = decision_seed(seed)
+
+    def row_at(n: int, z: float) -> BestResponseRow:
+        own_before = own_returns(befores(fresh, n)[agent_type], scope, agent)
+        own_after = own_returns(per_agent_returns(member, base, n, fresh, pool_play=(play,))[agent_type], scope, agent)
+        r_before = sum(own_before) / len(own_before)
+        return make_row(member_id=member.member_id, agent_type=agent_type, start=start, episodes=0,
+                        before=own_before, after=own_after,
+                        untrained=r_before - reference if math.isfinite(reference) else math.nan,
+                        tolerance=config.tolerance.get(agent_type, math.inf), member_episode=member.episode,
+                        eval_seed=fresh, deviation=scope, agent=agent, action=label, eval_episodes=n, z=z,
+                        selection_seed=seed)
+
+    return decide(row_at, episodes, config.sequential_cap)
+
+
+def certificate_rows(member, config, reference: dict[str, float], befores: Befores | None = None) -> list[BestResponseRow]:
     """The best type-level and unilateral constant deviation of every certifiable type, as rows.
 
     ``reference[type]`` is the denominator of the relative gain (training improvement, else ``|before|``);
-    ``before_rewards`` (optional) the per-agent returns of the undeviated evaluation. Types with a fixed
-    policy are certified too when ``config.check_fixed`` (their fixed action is "before").
+    ``befores`` (optional) the shared undeviated evaluations. Types with a fixed policy are certified too
+    when ``config.check_fixed`` (their fixed action is "before").
     """
     if config.certificate_max_actions <= 0:
         return []
     grids = certifiable(member, config.certificate_max_actions, config.check_fixed)
     if not grids:
         return []
-    episodes, seed = config.eval_episodes, config.eval_seed
-    base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
-    before = before_rewards or per_agent_returns(member, base, episodes, seed)
-    befores = {episodes: before}
+    befores = befores or Befores(member, with_fixed(evaluation_spec(member.types, member.episode), member.fixed))
     rows = []
     for t, actions in grids.items():
-        agents = spread_agents(before[t].shape[1], config.unilateral_agents)
-        scopes = [("type", -1)] + [("unilateral", j) for j in agents]
-        for scope, j in scopes:
-            best = None
-            for a in actions:
-                after = per_agent_returns(member, _deviation_spec(base, t, a, scope, j), episodes, seed)[t]
-                own_after = after.mean(-1) if scope == "type" else after[:, j]
-                own_before = before[t].mean(-1) if scope == "type" else before[t][:, j]
-                gain = float(own_after.mean() - own_before.mean())
-                if best is None or gain > best[0]:
-                    best = (gain, a, own_before.tolist(), own_after.tolist())
-            _, a, own_before, own_after = best
-            ref = reference.get(t, math.nan)
-            r_before = sum(own_before) / len(own_before)
-            untrained = r_before - ref if math.isfinite(ref) else math.nan
-
-            def certificate_row(n, t=t, a=a, scope=scope, j=j, own_before=own_before, own_after=own_after,
-                                untrained=untrained):
-                if n != episodes:  # sequential evaluation: the same action on more episodes, same seed
-                    spec = _deviation_spec(base, t, a, scope, j)
-                    if n not in befores:
-                        befores[n] = per_agent_returns(member, base, n, seed)
-                    before_n = befores[n][t]
-                    after_n = per_agent_returns(member, spec, n, seed)[t]
-                    own_before = (before_n.mean(-1) if scope == "type" else before_n[:, j]).tolist()
-                    own_after = (after_n.mean(-1) if scope == "type" else after_n[:, j]).tolist()
-                return make_row(member_id=member.member_id, agent_type=t, start="constant", episodes=0,
-                                before=own_before, after=own_after, untrained=untrained,
-                                tolerance=config.tolerance.get(t, math.inf), member_episode=member.episode,
-                                eval_seed=seed, deviation=scope, agent=j, action=_label(member, t, a),
-                                eval_episodes=n)
-
-            rows.append(decide(certificate_row, episodes, config.sequential_cap))
+        count = befores(config.eval_seed, config.eval_episodes)[t].shape[1]
+        for scope, j in [("type", -1)] + [("unilateral", j) for j in spread_agents(count, config.unilateral_agents)]:
+            candidates = [(member.economy.describe_action(t, a), constant_play(member, t, scope, j, a)) for a in actions]
+            rows.append(certify(member, config, befores, t, scope, j, candidates, reference.get(t, math.nan),
+                                "constant"))
     return rows
-
-
-def _deviation_spec(base, agent_type: str, action: int, scope: str, agent: int):
-    """``base`` with ``agent_type`` playing the constant ``action``: the whole type, or agent ``agent`` alone."""
-    changed = base.agent(agent_type)
-    if scope == "type":
-        changed = dataclasses.replace(changed, fixed_action=(action,))
-    else:
-        changed = dataclasses.replace(changed, override=((agent, (action,)),))
-    return dataclasses.replace(base, agents={**base.agents, agent_type: changed})

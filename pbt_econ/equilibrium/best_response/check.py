@@ -25,9 +25,11 @@ exactly the objective training did; only the deviating type's policy,
 optimiser and budget multiplier (for economies with budgets, e.g. the RBC's
 no-Ponzi condition) change. Besides these type-level deviations come
 unilateral ones (one agent of the type deviates, :mod:`.unilateral`) and exact
-certificates over constant actions (:mod:`.certificates`); an ``inconclusive``
-verdict may be evaluated again on more episodes (``best_response.sequential_cap``,
-:mod:`pbt_econ.equilibrium.sequential`).
+certificates over constant actions (:mod:`.certificates`, chosen on the evaluation seed and decided on
+a fresh stream). An ``inconclusive`` verdict is evaluated again on planned, longer evaluations
+(``best_response.sequential_cap``), every look's interval widened so that the verdict holds at 95% over
+all of them (:mod:`pbt_econ.equilibrium.sequential`); a trained deviation that had not converged is
+never ``verified``.
 
 The command line is :mod:`pbt_econ.best_response.__main__`.
 """
@@ -42,11 +44,12 @@ from pbt_econ.config.load import BestResponseConfig
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.core.stats import mean
-from pbt_econ.equilibrium.best_response.certificates import certificate_rows, per_agent_returns
+from pbt_econ.equilibrium.best_response.certificates import Befores, certificate_rows, per_agent_returns
 from pbt_econ.equilibrium.best_response.endgame import endgame_rows
-from pbt_econ.equilibrium.best_response.rows import BestResponseReport, decide, make_row
+from pbt_econ.equilibrium.best_response.rows import BestResponseReport, make_row
 from pbt_econ.equilibrium.best_response.unilateral import deviate_unilateral, spread_agents
 from pbt_econ.equilibrium.outcomes import summarise_evaluations
+from pbt_econ.equilibrium.sequential import decide
 from pbt_econ.learning.member import Member, build_policies
 from pbt_econ.learning.ppo import make_optimizer
 from pbt_econ.learning.records import EvalResult
@@ -121,13 +124,7 @@ def best_response(
     befores = {cfg.eval_episodes: before}
 
     base = with_fixed(evaluation_spec(member.types, member.episode), member.fixed)
-    shared: dict[str, dict] = {}
-
-    def before_agents() -> dict:
-        """Per-agent returns of "before" (``{type: [episodes * B, n]}``), evaluated once for every check."""
-        if "agents" not in shared:
-            shared["agents"] = per_agent_returns(member, base, cfg.eval_episodes, cfg.eval_seed)
-        return shared["agents"]
+    befores_agents = Befores(member, base)  # per-agent "before" returns, evaluated once per stream and length
 
     def before_at(n: int) -> EvalResult:
         """The undeviated evaluation on ``n`` episodes (sequential evaluation; the first is ``before``)."""
@@ -154,17 +151,17 @@ def best_response(
             clone = deviate(member, agent_type, episodes, start, progress=step, checkpoints=(quarter, half),
                             on_checkpoint=record)
 
-            def trained_row(n, clone=clone, agent_type=agent_type, start=start, tol=tol, along=along):
+            def trained_row(n, z, clone=clone, agent_type=agent_type, start=start, tol=tol, along=along):
                 after = evaluate(clone) if n == cfg.eval_episodes else clone.evaluate(n, seed=cfg.eval_seed)
                 return make_row(agent_type=agent_type, start=start, before=before_at(n).returns[agent_type],
                                 after=after.returns[agent_type], untrained=untrained.mean(agent_type),
                                 tolerance=tol, gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
-                                eval_episodes=n, **common)
+                                eval_episodes=n, z=z, **common)
 
             rows.append(decide(trained_row, cfg.eval_episodes, cfg.sequential_cap))
         if episodes and cfg.unilateral_agents:
             agents = spread_agents(counts[agent_type], cfg.unilateral_agents)
-            before_own = before_agents()[agent_type] if agents else None
+            before_own = befores_agents(cfg.eval_seed, cfg.eval_episodes)[agent_type] if agents else None
             untrained_own = (per_agent_returns(member.untrained(), base, cfg.eval_episodes, cfg.eval_seed)[agent_type]
                              if agents else None)
             for j in agents:
@@ -176,21 +173,20 @@ def best_response(
 
                 deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
                                              on_checkpoint=record_own, progress=step)
-                def unilateral_row(n, agent_type=agent_type, j=j, deviant=deviant, base=base, tol=tol, along=along,
+                def unilateral_row(n, z, agent_type=agent_type, j=j, deviant=deviant, base=base, tol=tol, along=along,
                                    before_own=before_own, untrained_own=untrained_own):
-                    own_before = before_own if n == cfg.eval_episodes else per_agent_returns(
-                        member, base, n, cfg.eval_seed)[agent_type]
+                    own_before = befores_agents(cfg.eval_seed, n)[agent_type]
                     own_after = per_agent_returns(member, base, n, cfg.eval_seed, deviant)[agent_type]
                     return make_row(agent_type=agent_type, start="learned", before=own_before[:, j].tolist(),
                                     after=own_after[:, j].tolist(), untrained=mean(untrained_own[:, j].tolist()),
                                     tolerance=tol, deviation="unilateral", agent=j,
                                     gains_along=(along.get(quarter, math.nan), along.get(half, math.nan)),
-                                    eval_episodes=n, **common)
+                                    eval_episodes=n, z=z, **common)
 
                 rows.append(decide(unilateral_row, cfg.eval_episodes, cfg.sequential_cap))
     certified = tuple(types) + (tuple(member.fixed) if cfg.check_fixed else ())
-    rows += certificate_rows(member, cfg, {t: reference[t] for t in certified}, before_rewards=before_agents() if cfg.certificate_max_actions > 0 else None)
-    rows += endgame_rows(member, cfg, {t: reference[t] for t in types}, before_rewards=before_agents() if cfg.certificate_max_actions > 0 else None)
+    rows += certificate_rows(member, cfg, {t: reference[t] for t in certified}, befores=befores_agents)
+    rows += endgame_rows(member, cfg, {t: reference[t] for t in types}, befores=befores_agents)
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 

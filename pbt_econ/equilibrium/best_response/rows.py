@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from pbt_econ.core.stats import ci95, paired_gain
+from pbt_econ.core.stats import Z95, ci95, paired_gain
+from pbt_econ.equilibrium.sequential import power as power_at
 from pbt_econ.equilibrium.verdicts import CERTIFICATES, relative, verdict
 from pbt_econ.learning.records import EvalResult
 
-__all__ = ["BestResponseReport", "BestResponseRow", "decide", "make_row"]
+__all__ = ["BestResponseReport", "BestResponseRow", "make_row"]
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ class BestResponseRow:
     action: str = ""
     """The constant action of a certificate (``start = constant``), as ``name=value`` pairs."""
     gain_ci95: float = float("nan")
-    """Half-width of the 95% interval of ``epsilon_abs`` from the paired per-economy differences
-    (common random numbers); NaN when not computable."""
+    """Half-width of the interval the verdict reads, in reward units: ``z`` times the standard error of the
+    paired per-economy differences (common random numbers); NaN when not computable."""
     verdict: str = ""
     """``verified`` (interval of the relative gain below the tolerance), ``violated`` (above it) or
-    ``inconclusive`` (docs/model.md §6)."""
+    ``inconclusive`` (docs/model.md §6); a trained deviation that had not converged is never ``verified``."""
     gain_quarter: float = float("nan")
     """Trained deviations: the gain (after - before) after a quarter of ``episodes``; NaN for certificates."""
     gain_half: float = float("nan")
@@ -65,6 +65,19 @@ class BestResponseRow:
     converged: bool = True
     """Trained deviations: the last half of the budget added less than half the tolerance (relative to
     the same reference as ``epsilon_rel_improvement``); certificates are exact, so always true."""
+    z: float = Z95
+    """The normal quantile of the interval: ``Φ⁻¹(1 - 0.05 / (2 K))`` with ``K`` the most looks of
+    sequential evaluation (1.96 without it), so that the verdict holds at 95% over every look."""
+    half_width_rel: float = float("nan")
+    """``gain_ci95`` relative to the same reference as ``epsilon_rel_improvement``."""
+    interval_verdict: str = ""
+    """The verdict of the interval alone (``verdict`` differs only for an unconverged trained deviation)."""
+    power: float = float("nan")
+    """P(decided) at this row's standard error for a true relative gain half a tolerance from the
+    tolerance: ``Φ(tol / (2 se) - z)``."""
+    selection_seed: int = -1
+    """Certificates: the evaluation seed the best action was chosen on (``eval_seed`` is the fresh one its
+    verdict was decided on); -1 for trained deviations, whose training chose them."""
 
 
 @dataclass(frozen=True)
@@ -81,47 +94,38 @@ class BestResponseReport:
     untrained: EvalResult
 
 
-def decide(row_at: Callable[[int], BestResponseRow], episodes: int, cap: int) -> BestResponseRow:
-    """Sequential evaluation: ``row_at(n)`` evaluated on ``n = episodes, 2 episodes, 4 episodes, ...`` until
-    its verdict is not ``inconclusive`` or ``n`` would exceed ``cap * episodes``; the last row.
-
-    ``row_at(n)`` must evaluate before and after on the same seed, so that the first episodes of a longer
-    evaluation are the shorter one's (common random numbers) and the interval only narrows with data.
-    """
-    n = episodes
-    row = row_at(n)
-    while row.verdict == "inconclusive" and 2 * n <= cap * episodes:
-        n *= 2
-        row = row_at(n)
-    return row
-
-
 def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, before: list[float],
              after: list[float], untrained: float, tolerance: float, member_episode: int, eval_seed: int,
              deviation: str = "type", agent: int = -1, action: str = "",
-             gains_along: tuple[float, float] = (math.nan, math.nan), eval_episodes: int = 0) -> BestResponseRow:
+             gains_along: tuple[float, float] = (math.nan, math.nan), eval_episodes: int = 0,
+             z: float = Z95, selection_seed: int = -1) -> BestResponseRow:
     """One row from paired per-economy returns ``before`` and ``after`` (the deviating agents' own mean
     episode returns, common random numbers). ``untrained``: the reference policy's mean return (the
     relative gain divides by ``before - untrained`` when positive, else by ``|before|``);
-    ``gains_along``: a trained deviation's gains at a quarter and half of its budget."""
+    ``gains_along``: a trained deviation's gains at a quarter and half of its budget; ``z``: the quantile
+    the verdict's interval is read with (:func:`pbt_econ.equilibrium.sequential.look_z`)."""
     r_before, r_after = sum(before) / len(before), sum(after) / len(after)
     eps = max(0.0, r_after - r_before)
     improvement = r_before - untrained
     rel = eps / abs(r_before) if r_before != 0 else (0.0 if eps == 0 else math.inf)
     rel_imp = eps / improvement if improvement > 0 else math.nan
     gain, ci = paired_gain(after, before)
+    half = ci / Z95 * z if math.isfinite(ci) else math.nan
     reference = improvement if improvement > 0 else abs(r_before)
+    half_rel = half / reference if reference > 0 else math.nan
     trained = start not in CERTIFICATES
     converged = True
     if trained:
         last_half = r_after - r_before - gains_along[1]
         converged = bool(math.isfinite(last_half) and reference > 0 and last_half / reference < tolerance / 2)
+    decided = verdict(gain, half, reference, tolerance)
+    final = "inconclusive" if decided == "verified" and not converged else decided
     return BestResponseRow(
         member_id=member_id, agent_type=agent_type, start=start, episodes=episodes,
         reward_before=r_before, reward_before_ci95=ci95(before), reward_after=r_after, reward_after_ci95=ci95(after),
         reward_untrained=untrained, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
         tolerance=tolerance, passes=bool(relative(rel, rel_imp) <= tolerance),
         member_episode=member_episode, eval_seed=eval_seed, deviation=deviation, agent=agent, action=action,
-        gain_ci95=ci, verdict=verdict(gain, ci, reference, tolerance), gain_quarter=gains_along[0],
-        gain_half=gains_along[1], eval_episodes=eval_episodes, converged=converged)
-
+        gain_ci95=half, verdict=final, gain_quarter=gains_along[0],
+        gain_half=gains_along[1], eval_episodes=eval_episodes, converged=converged, z=z, half_width_rel=half_rel,
+        interval_verdict=decided, power=power_at(half_rel / z, tolerance, z), selection_seed=selection_seed)

@@ -80,6 +80,7 @@ def _boundary_rates(z_rule, reps=3000, gain=5.0, sd=20.0, batch=32, cap=8, seed=
     exactly the tolerance (0.05 of a fixed reference 100); ``z_rule(cap)`` the quantile of every look."""
     rng = np.random.default_rng(seed)
     counts = {"verified": 0, "violated": 0, "inconclusive": 0}
+    z = z_rule(cap)
     for _ in range(reps):
         d = rng.normal(gain, sd, batch * cap)
 
@@ -89,8 +90,7 @@ def _boundary_rates(z_rule, reps=3000, gain=5.0, sd=20.0, batch=32, cap=8, seed=
                             after=(100.0 + d[:k]).tolist(), untrained=0.0, tolerance=0.05, member_episode=0,
                             eval_seed=0, z=z, eval_episodes=n)
 
-        z = z_rule(cap)
-        counts[decide(lambda n, _z, row_at=row_at: row_at(n, z), 1, cap).verdict] += 1
+        counts[decide(lambda n, _z, row_at=row_at, z=z: row_at(n, z), 1, cap).verdict] += 1
     return counts["verified"] / reps, counts["violated"] / reps
 
 

@@ -33,9 +33,9 @@ import torch
 from pbt_econ.config.episode import evaluation_spec, with_fixed
 from pbt_econ.core.seeds import stream_seed
 from pbt_econ.equilibrium.best_response.rows import BestResponseRow, make_row
+from pbt_econ.equilibrium.best_response.unilateral import spread_agents
 from pbt_econ.equilibrium.sequential import decide
 from pbt_econ.learning.rollout import PoolPlay
-from pbt_econ.equilibrium.best_response.unilateral import spread_agents
 
 __all__ = ["Befores", "certificate_rows", "certifiable", "certify", "constant_play", "decision_seed", "own_returns",
            "per_agent_returns"]

@@ -109,10 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _summary(rows: list[dict]) -> str:
-    lines = ["# Solver", "", "| member | round | type | unilateral max | type-level max | verdict | pool |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['member_id']} | {r['round']} | {r['agent_type']} | {r['unilateral_max']:.4g} | "
-              f"{r['type_max']:.4g} | {r['verdict']} | {r['pool_size']} |" for r in rows]
+    lines = ["# Solver", "", "The last rows of each member (stage `recheck`) are its returned round, checked again on fresh "
+             "evaluation and best-response streams: the final verdict.", "",
+             "| member | stage | round | type | unilateral max | type-level max | gain / tolerance | verdict | pool "
+             "(policies) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['member_id']} | {r['stage']} | {r['round']} | {r['agent_type']} | {r['unilateral_max']:.4g} | "
+              f"{r['type_max']:.4g} | {r['rank']:.3g} | {r['verdict']} | {r['pool_size']} ({r['pool_policies']}) |"
+              for r in rows]
     return "\n".join(lines) + "\n"
 
 

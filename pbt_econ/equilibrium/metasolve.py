@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NAMES", "NashResult", "exploitability", "fictitious_play", "nash_2p", "nash_conv", "nash_equilibria_2p",
+__all__ = ["NAMES", "NashResult", "exploitability", "fictitious_play", "matched", "nash_2p", "nash_conv", "nash_equilibria_2p",
            "regret_matching", "regret_matching_plus", "solve", "uniform"]
 
 NAMES = ("uniform", "regret_matching", "regret_matching_plus", "nash")
@@ -114,7 +114,7 @@ def regret_matching(payoffs, iterations: int = 10_000, *, plus: bool = False,
             regret[p] += v - float(v @ sigma[p])
             if plus:
                 np.maximum(regret[p], 0.0, out=regret[p])
-        sigma = [_matched(r) for r in regret]
+        sigma = [matched(r) for r in regret]
     return [s / weight_sum for s in total]
 
 
@@ -124,7 +124,8 @@ def regret_matching_plus(payoffs, iterations: int = 10_000, *,
     return regret_matching(payoffs, iterations, plus=True, initial=initial)
 
 
-def _matched(regret: np.ndarray) -> np.ndarray:
+def matched(regret: np.ndarray) -> np.ndarray:
+    """Regret matching's strategy: ``[R]^+ / sum [R]^+`` (uniform if no regret is positive)."""
     positive = np.maximum(regret, 0.0)
     total = positive.sum()
     return positive / total if total > 0 else np.full(regret.shape, 1.0 / regret.size)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["CERTIFICATES", "VERDICTS", "relative", "relative_epsilon", "verdict", "worst_verdict"]
+__all__ = ["CERTIFICATES", "VERDICTS", "nash_conv", "rank", "reference", "relative", "relative_epsilon", "verdict", "worst_verdict"]
 
 VERDICTS = ("verified", "inconclusive", "violated")
 """From best to worst."""
@@ -63,3 +63,39 @@ def relative_epsilon(row) -> float:
 def relative(rel: float, rel_improvement: float) -> float:
     """The rule on the two numbers (a row's ``epsilon_rel`` and ``epsilon_rel_improvement``)."""
     return rel if math.isnan(rel_improvement) else rel_improvement
+
+
+def rank(row) -> float:
+    """The one scale on which deviations of different types are compared: the relative gain over the
+    type's tolerance (``relative_epsilon(row) / tolerance``; 1 = exactly at the tolerance). Rounds of the
+    solver are ranked and pool entries weighted on it."""
+    tol = row.tolerance
+    eps = max(0.0, relative_epsilon(row))
+    if not math.isfinite(eps):
+        return math.inf
+    return eps / tol if tol > 0 else (0.0 if eps == 0 else math.inf)
+
+
+def nash_conv(rows) -> dict[str, float]:
+    """Per type, NashConv: the sum over the type's checked agents of each agent's best gain
+    (``epsilon_abs``, reward units: the largest over that agent's unilateral rows, trained and certified).
+    A type of one agent (no unilateral rows) counts its type-level rows as that agent's. OpenSpiel's
+    ``nash_conv`` restricted to the agents checked."""
+    out: dict[str, float] = {}
+    for t in dict.fromkeys(r.agent_type for r in rows):
+        mine = [r for r in rows if r.agent_type == t]
+        uni = [r for r in mine if r.deviation == "unilateral"]
+        best: dict[int, float] = {}
+        for r in uni or mine:
+            best[r.agent] = max(best.get(r.agent, 0.0), r.epsilon_abs)
+        out[t] = sum(best.values())
+    return out
+
+
+def reference(row) -> float:
+    """The denominator of a row's relative gain: the training improvement ``reward_before -
+    reward_untrained`` when positive, else ``|reward_before|`` (NaN when neither is positive)."""
+    improvement = row.reward_before - row.reward_untrained
+    if improvement > 0:
+        return improvement
+    return abs(row.reward_before) if row.reward_before != 0 else math.nan

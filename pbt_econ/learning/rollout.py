@@ -64,7 +64,8 @@ class PoolPlay:
     """A pooled deviation played in some economy copies (the solver's training against its pool).
 
     In copies ``copies`` (``[B]`` bool) the agents ``agents`` (``[n]`` bool: one agent, or the whole type)
-    of ``agent_type`` play the constant head indices ``action`` instead of the shared policy, at the
+    of ``agent_type`` play the constant head indices ``action`` (replacing, after sampling, what the shared
+    policy drew) or the pooled ``policy`` instead of the shared policy, at the
     steps ``steps`` (empty: every step; a time-dependent deviation of a finite-horizon economy
     otherwise); their transitions do not train it (:attr:`Trajectory.learns`), everyone else learns to
     respond.
@@ -73,8 +74,11 @@ class PoolPlay:
     agent_type: str
     copies: torch.Tensor
     agents: torch.Tensor
-    action: tuple[int, ...]
+    action: tuple[int, ...] = ()
     steps: tuple[int, ...] = ()
+    policy: policies.ActorCritic | None = None
+    """A pooled *policy* (a trained deviation) instead of a constant: its logits replace the shared
+    policy's for the deviating agents before sampling, so everyone else's draws are unchanged."""
 
     def acts_at(self, step: int) -> bool:
         return not self.steps or step in self.steps
@@ -153,10 +157,16 @@ def rollout(
                     chosen = deviant.chosen(obs[t].shape[1], obs[t].device)  # [n] bool
                     logits = torch.where(chosen[None, :, None, None], own_logits, logits)
                     value = torch.where(chosen[None, :], own_value, value)
+                for play in pool_play:  # pooled policies: their logits, the same draws
+                    if play.agent_type == t and play.policy is not None and play.acts_at(step):
+                        pool_logits, pool_value = play.policy(obs[t])
+                        where = play.where()
+                        logits = torch.where(where[:, :, None, None], pool_logits, logits)
+                        value = torch.where(where, pool_value, value)
                 logits = policies.masked_logits(logits, allowed[t])
                 idx, logp = policies.sample_with_log_prob(logits, generator)
             for play in pool_play:  # after sampling: everyone else sees the draws of "before"
-                if play.agent_type == t and play.acts_at(step):
+                if play.agent_type == t and play.policy is None and play.acts_at(step):
                     action = torch.tensor(play.action, device=idx.device)
                     idx = torch.where(play.where()[:, :, None], action, idx)
             indices[t] = idx

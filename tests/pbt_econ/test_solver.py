@@ -50,9 +50,12 @@ def test_pooled_deviation_is_played_and_does_not_train():
 
 
 def test_meta_solver_mixtures():
-    pool = [PoolEntry("firm", "unilateral", 0, a, (), str(a), g, 0) for a, g in ((1, 0.3), (2, 0.1), (3, 0.0))]
+    pool = [PoolEntry("firm", "unilateral", 0, a, (), str(a), g, 0, regret=r)
+            for a, g, r in ((1, -0.2, 0.3), (2, 0.5, 0.1), (3, 0.4, -0.5))]
     assert np.allclose(mixture(pool, "uniform"), [1 / 3] * 3)
-    assert np.allclose(mixture(pool, "regret"), [0.75, 0.25, 0.0])
+    assert np.allclose(mixture(pool, "regret"), [0.75, 0.25, 0.0])  # cumulative regrets, not the last gains
+    nothing = [dataclasses.replace(p, regret=-1.0) for p in pool]
+    assert np.allclose(mixture(nothing, "regret"), [0.0, 0.0, 0.0])  # no positive regret: nothing is played
     with pytest.raises(ValueError, match="meta_solver"):
         mixture(pool, "nash-ish")
 
@@ -156,16 +159,17 @@ def _scripted_solver(monkeypatch, checks):
     from pbt_econ.equilibrium import solver as S
 
     member = at_collusion(two_firms())
-    script, seeds = iter(checks), []
+    script, seeds, generators = iter(checks), [], []
 
-    def assess(m, br, eval_seeds):
+    def assess(m, br, eval_seeds, deviations=None):
         seeds.append(br.eval_seed)
+        generators.append(m.generator.get_state())
         verdict, gain = next(script)
         return {"bias": float(m.policies["firm"].head.bias[0].detach())}, {}, [(verdict, gain)]
 
     def exploitability(rows):
         (verdict, gain), = rows
-        return [S.Exploitability("firm", gain, 0.0, gain, 0.0, gain, verdict, verdict)]
+        return [S.Exploitability("firm", gain, 0.0, gain, 0.0, gain, gain, verdict, verdict)]
 
     def train(m, pool, weights, episodes, share, seed, progress=None, entropy_factor=1.0):
         with torch.no_grad():
@@ -175,11 +179,13 @@ def _scripted_solver(monkeypatch, checks):
     monkeypatch.setattr(S, "assess_outcome", assess)
     monkeypatch.setattr(S, "exploitability", exploitability)
     monkeypatch.setattr(S, "pool_from_rows", lambda *a: [PoolEntry("firm", "unilateral", 0, 5, (), "5", 0.3, 0)])
+    monkeypatch.setattr(S, "replay_pool", lambda m, pool, rows, br: [0.3] * len(pool))
     monkeypatch.setattr(S, "train_against_pool", train)
+    member.generators = generators
     return member, seeds
 
 
-def test_solver_keeps_the_least_exploitable_round_and_checks_it_again_on_fresh_seeds(monkeypatch):
+def test_solver_keeps_the_least_exploitable_round_and_checks_it_again_on_fresh_streams(monkeypatch):
     from pbt_econ.core.seeds import stream_seed
     from pbt_econ.equilibrium.solver import solve_rows
 
@@ -190,22 +196,67 @@ def test_solver_keeps_the_least_exploitable_round_and_checks_it_again_on_fresh_s
     assert result.ending == "budget" and result.chosen == 1
     assert float(member.policies["firm"].head.bias[0].detach()) == pytest.approx(1.0)  # round 1's weights, not round 2's
     assert member.episode == 10
-    assert seeds == [br.eval_seed] * 3 + [stream_seed(br.eval_seed, "recheck")]
+    assert seeds == [br.eval_seed] * 3 + [stream_seed(br.eval_seed, "recheck")]  # fresh evaluation stream
+    fresh = torch.Generator().manual_seed(stream_seed(0, "recheck")).get_state()
+    assert torch.equal(member.generators[-1], fresh)  # fresh best-response training streams
+    assert not any(torch.equal(g, fresh) for g in member.generators[:-1])
     assert result.final[2] == [("inconclusive", 0.06)]  # the fresh check is the one reported
-    assert [r["chosen"] for r in solve_rows("m", result)] == [False, True, False]
+    rows = solve_rows("m", result)
+    assert [(r["stage"], r["round"], r["chosen"]) for r in rows] == [
+        ("round", 0, False), ("round", 1, True), ("round", 2, False), ("recheck", 1, True)]
+    assert rows[-1]["verdict"] == "inconclusive" and rows[-1]["rank"] == pytest.approx(0.06)
 
 
-def test_solver_keeps_the_outcome_as_it_was_when_no_round_ranks_better(monkeypatch):
-    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.10), ("violated", 0.30), ("violated", 0.50)])
+def test_solver_rechecks_the_outcome_as_it_was_when_no_round_ranks_better(monkeypatch):
+    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.10), ("violated", 0.30), ("violated", 0.50),
+                                                   ("violated", 0.12)])
     br = member.config.best_response
     result = solve(member, br, rounds=2, episodes=10, share=0.2, meta_solver="regret", eval_seeds=1, seed=0)
     assert result.chosen == 0 and member.episode == 0
     assert float(member.policies["firm"].head.bias[0].detach()) == pytest.approx(0.0)
-    assert len(seeds) == 3 and result.final[2] == [("violated", 0.10)]  # round 0's own check; no re-check
+    assert len(seeds) == 4 and result.final[2] == [("violated", 0.12)]  # round 0, checked again
 
 
-def test_solver_keeps_the_last_round_when_it_is_verified(monkeypatch):
-    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.40), ("verified", 0.01)])
+def test_solver_rechecks_the_last_round_when_it_is_verified(monkeypatch):
+    member, seeds = _scripted_solver(monkeypatch, [("violated", 0.40), ("verified", 0.01), ("inconclusive", 0.08)])
     result = solve(member, member.config.best_response, rounds=3, episodes=10, share=0.2, meta_solver="regret",
                    eval_seeds=1, seed=0)
-    assert result.ending == "verified" and result.chosen == 1 and len(seeds) == 2
+    assert result.ending == "verified" and result.chosen == 1 and len(seeds) == 3
+    assert result.final_verdicts == ("inconclusive", "inconclusive")  # the recheck, not the flattering round
+
+
+def test_regrets_accumulate_over_rounds(monkeypatch):
+    from pbt_econ.equilibrium import solver as S
+
+    member, _ = _scripted_solver(monkeypatch, [("violated", 0.4), ("violated", 0.3), ("violated", 0.2),
+                                               ("violated", 0.2)])
+    replays = iter([[-0.1], [0.5]])
+    monkeypatch.setattr(S, "replay_pool", lambda m, pool, rows, br: next(replays) if pool else [])
+    result = solve(member, member.config.best_response, rounds=2, episodes=10, share=0.2, meta_solver="regret",
+                   eval_seeds=1, seed=0)
+    assert [r.regrets for r in result.rounds] == [pytest.approx((0.3,)), pytest.approx((0.2,)),
+                                                  pytest.approx((0.7,))]
+
+
+def test_a_trained_deviation_enters_the_pool_as_a_policy_and_is_played():
+    """Certificates off: at collusion only the trained unilateral deviations can find that one firm gains by
+    producing more; the violated one joins the pool as a policy, and playing it makes that firm produce what
+    the deviation's policy samples while the other firm keeps its draws."""
+    from pbt_econ.equilibrium.solver import play_entry
+
+    cfg = two_firms(certificate_max_actions=0)
+    member = at_collusion(cfg)
+    result = solve(member, cfg.best_response, rounds=1, episodes=60, share=0.5, meta_solver="regret",
+                   eval_seeds=1, seed=0)
+    first = result.rounds[0]
+    assert first.verdict == "violated" and first.pool_policies >= 1, first
+    entry = next(p for p in result.pool if p.policy is not None)
+    assert entry.added == 0 and entry.label.startswith("trained:")
+    assert result.rounds[1].regrets[0] != pytest.approx(first.regrets[0])  # replayed after the round's training
+    spec = member.spec_at(member.episode)
+    plain = member.run_episode(spec, torch.Generator().manual_seed(3)).trajectories["firm"].action
+    played = member.run_episode(spec, torch.Generator().manual_seed(3),
+                                pool_play=(play_entry(member, entry),)).trajectories["firm"].action
+    other = 1 - entry.agent
+    assert torch.equal(plain[:, :, other], played[:, :, other])  # the other firm's draws are unchanged
+    assert played[:, :, entry.agent].float().mean() > plain[:, :, entry.agent].float().mean() + 1  # produces more

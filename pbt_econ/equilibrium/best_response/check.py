@@ -54,7 +54,7 @@ from pbt_econ.learning.member import Member, build_policies
 from pbt_econ.learning.ppo import make_optimizer
 from pbt_econ.learning.records import EvalResult
 
-__all__ = ["assess_outcome", "best_response", "deviate"]
+__all__ = ["assess_outcome", "best_response", "cpu_state", "deviate"]
 
 
 def deviate(member: Member, agent_type: str, episodes: int, start: str = "learned", progress=None,
@@ -96,6 +96,7 @@ def best_response(
     types: tuple[str, ...] | None = None,
     episodes: int | None = None,
     progress=None,
+    deviations: dict | None = None,
 ) -> BestResponseReport:
     """Best-response rows for ``member``; ``member`` is not changed.
 
@@ -105,7 +106,8 @@ def best_response(
     and half of the budget (convergence evidence). Called by the CLI and, on a Ray actor, by the
     population search at the end of training. ``progress(n)`` is called after every training episode.
     With no types to check (``types=()``) it still evaluates "before" and "untrained", which describe
-    the outcome.
+    the outcome. ``deviations`` (optional): filled with every trained deviation's policy (a CPU state
+    dict), keyed ``(type, deviation, agent, start)`` like its row, for the solver's pool.
     """
     cfg = config or member.config.best_response
     if not cfg.types or set(cfg.tolerance) < set(member.types):  # a config not resolved by a RunConfig
@@ -150,6 +152,8 @@ def best_response(
 
             clone = deviate(member, agent_type, episodes, start, progress=step, checkpoints=(quarter, half),
                             on_checkpoint=record)
+            if deviations is not None:
+                deviations[agent_type, "type", -1, start] = cpu_state(clone.policies[agent_type])
 
             def trained_row(n, z, clone=clone, agent_type=agent_type, start=start, tol=tol, along=along):
                 after = evaluate(clone) if n == cfg.eval_episodes else clone.evaluate(n, seed=cfg.eval_seed)
@@ -173,6 +177,9 @@ def best_response(
 
                 deviant = deviate_unilateral(member, agent_type, j, episodes, checkpoints=(quarter, half),
                                              on_checkpoint=record_own, progress=step)
+                if deviations is not None:
+                    deviations[agent_type, "unilateral", j, "learned"] = cpu_state(deviant.policy)
+
                 def unilateral_row(n, z, agent_type=agent_type, j=j, deviant=deviant, base=base, tol=tol, along=along,
                                    before_own=before_own, untrained_own=untrained_own):
                     own_before = befores_agents(cfg.eval_seed, n)[agent_type]
@@ -190,13 +197,19 @@ def best_response(
     return BestResponseReport(rows=rows, before=before, untrained=untrained)
 
 
-def assess_outcome(member: Member, config: BestResponseConfig, eval_seeds: int):
+def cpu_state(policy) -> dict:
+    """A detached CPU copy of ``policy``'s state dict (what the solver's pool keeps)."""
+    return {k: v.detach().to("cpu").clone() for k, v in policy.state_dict().items()}
+
+
+def assess_outcome(member: Member, config: BestResponseConfig, eval_seeds: int, deviations: dict | None = None):
     """A final outcome as the search records it: ``(descriptors, descriptor_se, best-response rows)``.
 
     The descriptors are the mean over ``eval_seeds`` evaluations (seed stream ``eval``), the first of
     which is the best response's "before" evaluation; their spread gives the standard errors.
+    ``deviations``: see :func:`best_response`.
     """
-    report = best_response(member, config)
+    report = best_response(member, config, deviations=deviations)
     evaluations = [report.before.stats.descriptors]
     for k in range(1, eval_seeds):
         seed = stream_seed(config.eval_seed, "eval", k)

@@ -24,9 +24,9 @@ Rows whose descriptors contain NaN or inf cannot be placed: they get label
 ``-2`` and a note naming the columns, and are listed in the report.
 
 Each cluster becomes an :class:`EquilibriumRow`: size, centroid (original
-units) with standard errors, its regime, its bootstrap stability, spread, the worst epsilon per type among its members, whether every
-member is an ε-meta-equilibrium at the configured tolerances, and a
-representative member (the one nearest the centroid).
+units) with standard errors, its regime, its bootstrap stability, spread, the worst epsilon per type among its members, the
+sense in which it is verified (``verified_as``, by the members' verdicts:
+:mod:`analysis.verification`), and a representative member (the one nearest the centroid).
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ import numpy as np
 
 from analysis.noise import distinct_matrix, noise_labels, stability
 from analysis.schema import Schema
+from analysis.verification import NOT_VERIFIED, cluster_verified_as, meta_verified, nash_verified
 from pbt_econ.config.load import AnalysisConfig
 from pbt_econ.equilibrium.outcomes import DescriptorSE
 from pbt_econ.learning.records import Descriptors, PerType
 
-__all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes"]
+__all__ = ["INVALID", "NOISE", "AnalysisError", "Clustering", "EquilibriumRow", "cluster_outcomes", "meta_verified",
+           "nash_verified"]
 
 NOISE = -1
 """Label of outcomes HDBSCAN calls noise."""
@@ -88,11 +90,13 @@ class EquilibriumRow:
     checked_share: float
     """Fraction of members with best-response results."""
     is_epsilon_equilibrium: bool
-    """Every member was checked and passes its per-type tolerances (the point check, no interval)."""
-    verified_as: str = "not verified"
+    """Every member was checked and passes its per-type tolerances (the point check, no interval; never
+    what a marker or line labelled verified shows: that is ``verified_as``)."""
+    verified_as: str = NOT_VERIFIED
     """``ε-equilibrium`` (every member's Nash verdict, from unilateral deviations, is ``verified``),
     ``ε-meta-equilibrium`` (every member's type-level verdict is, the paper's sense, but not the Nash
-    one) or ``not verified``. Only a verified cluster is called an equilibrium in the report."""
+    one) or ``not verified`` (:func:`analysis.verification.cluster_verified_as`: verdicts, 95% intervals
+    entirely below the tolerance, never point estimates). Only a verified cluster is called an equilibrium."""
 
 
 @dataclass(frozen=True)
@@ -229,23 +233,6 @@ def _summarise(cid: int, rows, X: np.ndarray, S: np.ndarray, Z: np.ndarray, labe
         checked_share=len(checked) / len(members),
         is_epsilon_equilibrium=bool(len(checked) == len(members)
                                     and all(bool(m["is_epsilon_equilibrium"]) for m in members)),
-        verified_as=("ε-equilibrium" if all(nash_verified(m) for m in members)
-                     else "ε-meta-equilibrium" if all(meta_verified(m, schema.types) for m in members)
-                     else "not verified"),
+        verified_as=cluster_verified_as(members, schema.types),
     )
 
-
-def nash_verified(outcome) -> bool:
-    """The outcome's Nash verdict (unilateral deviations where measured) is ``verified``."""
-    return outcome.get("verdict") == "verified"
-
-
-def meta_verified(outcome, types) -> bool:
-    """Every checked type's type-level verdict (``verdict_type_<type>``) is ``verified`` (the paper's sense)."""
-    checked = [t for t in types if outcome.get(f"verdict_type_{t}") not in (None, "")
-               and not _isnan(outcome.get(f"epsilon_abs_{t}"))]
-    return bool(checked) and all(outcome[f"verdict_type_{t}"] == "verified" for t in checked)
-
-
-def _isnan(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotInfo", "coverage", "discovery", "epsilon_bars", "fit_r2", "paper_relations", "profiles",
-           "relation_r2", "spectrum", "training_curves"]
+from analysis.verification import META, NASH, NOT_VERIFIED, verified_as
+
+__all__ = ["MARKERS", "PlotInfo", "coverage", "discovery", "epsilon_bars", "fit_r2", "paper_relations", "profiles",
+           "relation_r2", "spectrum", "spectrum_markers", "training_curves"]
+
+MARKERS = {NASH: "o", META: "s", NOT_VERIFIED: "x"}
+"""The spectrum's marker per :func:`analysis.verification.verified_as`: filled circle (ε-equilibrium, Nash),
+filled square (ε-meta-equilibrium only), cross (not verified, whatever the point estimates say)."""
 
 @dataclass(frozen=True)
 class PlotInfo:
@@ -57,21 +63,28 @@ def fit_r2(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(a), float(b), float(r2)
 
 
+def spectrum_markers(outcomes: list[dict[str, Any]], types) -> list[str]:
+    """Each outcome's spectrum marker (:data:`MARKERS`): by its verdicts, never by its point estimates."""
+    return [MARKERS[verified_as(row, types)] for row in outcomes]
+
+
 def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path, schema) -> PlotInfo:
     """The equilibrium spectrum over the economy's two spectrum axes (the RBC: price vs hours and
-    income tax vs welfare), coloured by cluster. Filled circles: ε-verified outcomes; crosses: not verified.
+    income tax vs welfare), coloured by cluster. Marker by :func:`spectrum_markers`: filled circles
+    ε-equilibria (Nash verdict verified), filled squares ε-meta-equilibria only, crosses not verified.
     """
     plt = _plt()
     LABELS = schema.labels
+    markers = spectrum_markers(outcomes, schema.types)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     drawn = 0
     for ax, (xk, yk) in zip(axes, schema.spectrum_axes[:2]):
-        for row, label in zip(outcomes, labels):
+        for row, label, marker in zip(outcomes, labels, markers):
             x, y = row[xk], row[yk]
             if not (np.isfinite(x) and np.isfinite(y)):
                 continue
-            verified = bool(row.get("is_epsilon_equilibrium"))
-            ax.scatter([x], [y], color=_colour(label), marker="o" if verified else "x", s=60,
+            verified = marker != MARKERS[NOT_VERIFIED]
+            ax.scatter([x], [y], color=_colour(label), marker=marker, s=60,
                        edgecolors="black" if verified else None, linewidths=0.5)
             drawn += 1
         ax.set_xlabel(LABELS[xk])
@@ -79,8 +92,12 @@ def spectrum(outcomes: list[dict[str, Any]], labels: list[int], path: Path, sche
         ax.grid(alpha=0.3)
     handles = [plt.Line2D([], [], color=_colour(c), marker="o", linestyle="", label=f"cluster {c}")
                for c in sorted(set(labels)) if c >= 0]
-    handles += [plt.Line2D([], [], color="black", marker="o", linestyle="", label="ε-verified"),
-                plt.Line2D([], [], color="black", marker="x", linestyle="", label="not verified")]
+    handles += [plt.Line2D([], [], color="black", marker=MARKERS[NASH], linestyle="",
+                           label="ε-equilibrium (Nash verdict verified)"),
+                plt.Line2D([], [], color="black", marker=MARKERS[META], linestyle="",
+                           label="ε-meta-equilibrium (type-level verdicts verified)"),
+                plt.Line2D([], [], color="black", marker=MARKERS[NOT_VERIFIED], linestyle="",
+                           label="not verified (point estimates alone never count)")]
     axes[1].legend(handles=handles, fontsize=8, loc="best")
     title = "Equilibrium spectrum (one point per member outcome)"
     fig.suptitle(title)
@@ -99,7 +116,8 @@ def profiles(equilibria: list[dict[str, Any]], descriptors: tuple[str, ...], pat
         Z = (M - mean) / std
         for e, z in zip(equilibria, Z):
             ax.plot(range(len(descriptors)), z, marker="o", color=_colour(e["cluster"]),
-                    label=f"cluster {e['cluster']} (n={e['size']}{', ε-eq' if e['is_epsilon_equilibrium'] else ''})")
+                    label=f"cluster {e['cluster']} (n={e['size']}"
+                          f"{', ' + e['verified_as'] if e['verified_as'] != NOT_VERIFIED else ''})")
         ax.legend(fontsize=8)
     ax.set_xticks(range(len(descriptors)), descriptors, rotation=40, ha="right")
     ax.set_ylabel("centroid, standardised across clusters")
@@ -225,7 +243,8 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
 
 def coverage(archive: list[dict[str, Any]], bins: int, path: Path, labels: dict[str, str] | None = None) -> PlotInfo:
     """Heatmap of a quality-diversity archive: each filled cell coloured by its elite's welfare,
-    marked ✓ when ε-verified, with its number of visits."""
+    marked ✓ when the search's archive counted it verified (``verified`` of ``archive.parquet``: the
+    probe's point estimates within tolerance, not a verdict), with its number of visits."""
     plt = _plt()
     LABELS = labels or {}
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
@@ -253,8 +272,9 @@ def coverage(archive: list[dict[str, Any]], bins: int, path: Path, labels: dict[
     ax.grid(color="white", alpha=0.4)
     ax.set_xlabel(LABELS.get(xd, xd))
     ax.set_ylabel(LABELS.get(yd, yd))
-    title = f"Archive coverage: {len(archive)} of {bins * bins} cells filled (number: visits; ✓: ε-verified)"
-    ax.set_title(title, fontsize=9)
+    title = (f"Archive coverage: {len(archive)} of {bins * bins} cells filled "
+             "(number: visits; ✓: the probe's point estimates within tolerance, not a verdict)")
+    ax.set_title(title.replace(" (", "\n(", 1), fontsize=9)
     return save(fig, path, len(archive), title)
 
 

@@ -22,6 +22,7 @@ from analysis import plots
 from analysis.cluster import INVALID, NOISE, AnalysisError, EquilibriumRow, cluster_outcomes
 from analysis.schema import Schema
 from analysis.stats import chao1
+from analysis.verification import META, NASH, NOT_VERIFIED, verified_as
 from pbt_econ.config.load import RunConfig, load_config
 from pbt_econ.core.errors import ConfigError
 from pbt_econ.core.files import atomic_write_text
@@ -104,7 +105,8 @@ def analyse_runs(run_dirs: list[Path], out: Path | None = None) -> AnalysisResul
         if len(run_dirs) == 1:
             row.pop("run", None)
         row_regime = schema.regime(row) if label != INVALID else "invalid"
-        labelled.append({**row, "cluster": int(label), "cluster_note": note, "regime": row_regime})
+        labelled.append({**row, "cluster": int(label), "cluster_note": note, "regime": row_regime,
+                         "verified_as": verified_as(row, schema.types)})
     write_table(rows_to_table(labelled, "outcomes"), layout.outcomes)
     write_table(result.equilibria, layout.equilibria, "equilibria", EquilibriumRow)
 
@@ -146,13 +148,23 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _unseen_line(result) -> str:
-    """How many equilibria the search has likely not seen (Chao1 over the equilibria's sizes)."""
-    sizes = [q.size for q in result.equilibria]
-    estimate, low, high = chao1(sizes)
-    f1, f2 = sizes.count(1), sizes.count(2)
-    return (f"Unseen equilibria (Chao1 from {f1} seen once, {f2} seen twice): about {estimate - len(sizes):.1f} more "
-            f"than the {len(sizes)} seen (total {estimate:.1f}, 95% interval {low:.1f}–{high:.1f}).")
+def _unseen_line(outcomes, labels: list[int], types) -> str:
+    """How many equilibria the search has likely not seen: Chao1 over the clusters' counts of outcomes
+    verified in at least one sense (:func:`~analysis.verification.verified_as`); unverified outcomes never
+    count, and with fewer than 2 verified outcomes in clusters there is no estimate."""
+    verified = [lbl for o, lbl in zip(outcomes, labels) if lbl >= 0 and verified_as(o, types) != NOT_VERIFIED]
+    left_out = len(outcomes) - len(verified)
+    if len(verified) < 2:
+        return (f"Unseen equilibria: no estimate ({len(verified)} outcome{'' if len(verified) == 1 else 's'} "
+                f"verified in at least one sense, in a cluster; Chao1 needs at least 2 and never counts the "
+                f"{left_out} others).")
+    counts = [verified.count(c) for c in sorted(set(verified))]
+    estimate, low, high = chao1(counts)
+    f1, f2 = counts.count(1), counts.count(2)
+    return (f"Unseen equilibria (Chao1 over the {len(verified)} outcomes verified in at least one sense, "
+            f"{left_out} others left out; {f1} clusters seen once, {f2} seen twice): about "
+            f"{estimate - len(counts):.1f} more than the {len(counts)} seen (total {estimate:.1f}, "
+            f"95% interval {low:.1f}–{high:.1f}).")
 
 
 def _unconverged(outcomes, schema: Schema) -> int:
@@ -174,20 +186,19 @@ def _describe_economy(config: RunConfig, schema: Schema) -> str:
 
 
 def _counts_line(outcomes, schema: Schema, result, criterion: str) -> str:
-    """The report's first line: outcomes, ε-equilibria (Nash), ε-meta-equilibria (type-level), clusters.
+    """The report's first line: outcomes, ε-equilibria (Nash), ε-meta-equilibria only (type-level), clusters.
 
-    Only a verified outcome is called an equilibrium; a cluster is one only when every member is."""
-    from analysis.cluster import meta_verified, nash_verified
-
-    nash = sum(nash_verified(o) for o in outcomes)
-    meta = sum(meta_verified(o, schema.types) for o in outcomes)
+    Each outcome counts once, by :func:`~analysis.verification.verified_as` (verdicts, never point
+    estimates); a cluster is an equilibrium only when every member is (``verified_as``)."""
+    senses = [verified_as(o, schema.types) for o in outcomes]
+    point_only = sum(s == NOT_VERIFIED and bool(o.get("is_epsilon_equilibrium")) for s, o in zip(senses, outcomes))
     kinds = [q.verified_as for q in result.equilibria]
-    return (f"{len(outcomes)} outcomes: {nash} ε-equilibria (Nash: every unilateral check verified), "
-            f"{meta} ε-meta-equilibria (type-level checks verified, the paper's sense), "
-            f"{sum(not nash_verified(o) and not meta_verified(o, schema.types) for o in outcomes)} verified in "
-            "neither sense; "
-            f"{len(result.equilibria)} clusters {criterion}: {kinds.count('ε-equilibrium')} ε-equilibria, "
-            f"{kinds.count('ε-meta-equilibrium')} ε-meta-equilibria only, {kinds.count('not verified')} not verified.")
+    return (f"{len(outcomes)} outcomes: {senses.count(NASH)} ε-equilibria (Nash: every unilateral check verified), "
+            f"{senses.count(META)} ε-meta-equilibria only (type-level checks verified, the paper's sense), "
+            f"{senses.count(NOT_VERIFIED)} verified in neither sense"
+            + (f" ({point_only} of them within tolerance on point estimates alone)" if point_only else "") + "; "
+            f"{len(result.equilibria)} clusters {criterion}: {kinds.count(NASH)} ε-equilibria, "
+            f"{kinds.count(META)} ε-meta-equilibria only, {kinds.count(NOT_VERIFIED)} not verified.")
 
 
 def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Schema, outcomes, result, drawn, r2,
@@ -197,7 +208,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
     row_regimes = [schema.regime(o) for o, lbl in zip(outcomes, result.labels) if lbl != INVALID]
     regimes = sorted(set(row_regimes))
     verified_regimes = sorted({schema.regime(o) for o, lbl in zip(outcomes, result.labels)
-                               if lbl != INVALID and bool(o.get("is_epsilon_equilibrium"))})
+                               if lbl != INVALID and verified_as(o, schema.types) != NOT_VERIFIED})
     criterion = ("distinct beyond evaluation noise" if a.method == "noise"
                  else f"distinct by {a.method} clustering")
     lines = [
@@ -209,10 +220,10 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
         + ", ".join(f"{sum(o.get('verdict') == v for o in outcomes)} {v}" for v in VERDICTS) + "; "
         f"{_unconverged(outcomes, schema)} rest on a best response that had not converged.",
         "",
-        _unseen_line(result),
+        _unseen_line(outcomes, result.labels, schema.types),
         "",
         f"Regimes: {', '.join(f'{r} ({row_regimes.count(r)})' for r in regimes)}; "
-        f"with an ε-verified outcome: {', '.join(verified_regimes) or 'none'}. "
+        f"with an outcome verified in at least one sense: {', '.join(verified_regimes) or 'none'}. "
         "Rules, first match wins: " + "; ".join(f"**{r.name}**: {r.rule}" for r in schema.regimes) + ".",
         "",
         "## Configuration",
@@ -271,7 +282,7 @@ def _write_report(out: Path, run_dirs: list[Path], config: RunConfig, schema: Sc
         rel = os.path.relpath(p.path, out)
         lines += [f"### {p.title}", "", f"![{p.title}]({rel})", ""]
     lines += ["## Files", "",
-              "- `outcomes.parquet`: one row per member (descriptors, epsilons, cluster label)",
+              "- `outcomes.parquet`: one row per member (descriptors, epsilons, verdicts, `verified_as`, cluster label)",
               "- `equilibria.parquet`: one row per cluster",
               "- `metrics.parquet`, `lineage.parquet`, `best_response.parquet`: training, PBT events, deviations",
               "- `archive.parquet`, `probes.parquet` (quality-diversity search): the archive's cells, every probe",

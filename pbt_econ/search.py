@@ -82,17 +82,27 @@ def search(config: RunConfig, run_dir: Path, resume: bool = False, address: str 
     return result
 
 
-def _print_summary(outcomes, run_dir: Path, model) -> None:
+def summary_lines(outcomes, model) -> list[str]:
+    """The console table: one line per outcome. ``verified``: the sense in which its verdicts verify it
+    (:func:`analysis.verification.verified_as`: ``Nash``, ``meta`` or ``no``), never its point estimates."""
+    from analysis.verification import SHORT, verified_as
+    from pbt_econ.core.tables import flatten
+
+    types = tuple(a.name for a in model.agent_types)
     columns = model.console_columns()
     header = (f"{'member':<7}{'niche':<14}" + "".join(f"{h:>{w}}" for _, h, w, _ in columns)
-              + f"{'eps_max':>9}  eq   trivial")
-    print(header)
-    print("-" * len(header))
+              + f"{'eps_max':>9}  verified  trivial")
+    lines = [header, "-" * len(header)]
     for o in outcomes:
         d = o.descriptors
-        print(f"{o.member_id:<7}{o.niche:<14}" + "".join(f"{d[k]:>{w}{fmt}}" for k, _, w, fmt in columns)
-              + f"{o.epsilon_max_rel:>9.3g}"
-              f"  {'yes' if o.is_epsilon_equilibrium else 'no ':<4} {'yes' if o.is_trivial else 'no'}")
+        sense = SHORT[verified_as(flatten(o), types)]
+        lines.append(f"{o.member_id:<7}{o.niche:<14}" + "".join(f"{d[k]:>{w}{fmt}}" for k, _, w, fmt in columns)
+                     + f"{o.epsilon_max_rel:>9.3g}  {sense:<9} {'yes' if o.is_trivial else 'no'}")
+    return lines
+
+
+def _print_summary(outcomes, run_dir: Path, model) -> None:
+    print("\n".join(summary_lines(outcomes, model)))
     if RunDir(run_dir).report.exists():
         print(f"\nreport: {run_dir / 'report.md'}")
     print(f"outputs: {run_dir}")

@@ -96,7 +96,7 @@ TABLES = {
     "`metrics`": (MetricsRow, {"segment", "trial", "restarts"}),  # the search adds its bookkeeping columns
     "`lineage`": (LineageRow, set()),
     "`best_response`": (BestResponseRow, set()),
-    "`outcomes`": (OutcomeRow, {"cluster", "cluster_note", "regime", "run"}),  # analysis adds these
+    "`outcomes`": (OutcomeRow, {"cluster", "cluster_note", "regime", "verified_as", "run"}),  # analysis adds these
     "`equilibria`": (EquilibriumRow, set()),
     "`archive`": (ArchiveRow, set()),
     "`probes`": (ProbeRow, set()),

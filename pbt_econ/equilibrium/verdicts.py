@@ -2,12 +2,12 @@
 
 A deviation and its "before" are evaluated on the same seed with the same number of episodes, so the
 ``i``-th economy copy of both sees the same random numbers (common random numbers). The gain's
-standard error therefore comes from the paired differences ``d_i = after_i - before_i``:
-
-.. math:: \\hat g = \\bar d, \\qquad \\text{ci95} = 1.96\\, s_d / \\sqrt{n}.
+interval therefore comes from the paired differences ``d_i = after_i - before_i``: the mean, ``z`` standard
+errors either side (``z`` widened for sequential looks, :mod:`pbt_econ.equilibrium.sequential`), both ends
+corrected for the differences' skewness (:func:`pbt_econ.core.stats.skewed_interval`).
 
 The relative gain divides by the reference (the training improvement, else ``|before|``), taken as
-fixed. With ``[lo, hi]`` the 95% interval of the relative gain and ``tol`` the type's tolerance:
+fixed. With ``[lo, hi]`` that interval of the relative gain and ``tol`` the type's tolerance:
 
 * ``verified``: ``hi < tol``;
 * ``violated``: ``lo > tol``;
@@ -25,8 +25,10 @@ VERDICTS = ("verified", "inconclusive", "violated")
 """From best to worst."""
 
 
-def verdict(gain: float, ci95: float, reference: float, tolerance: float) -> str:
-    """The verdict of a relative gain ``gain / reference`` with half-width ``ci95 / reference``.
+def verdict(gain: float, ci95: float, reference: float, tolerance: float, upper: float | None = None) -> str:
+    """The verdict of a relative gain ``gain / reference`` with half-width ``ci95 / reference`` (below the
+    gain; ``upper``: a different half-width above it, for an interval corrected for skewness,
+    :func:`pbt_econ.core.stats.skewed_interval`).
 
     ε is the gain clipped at 0 (a deviation that loses is no deviation), and clipping is monotone, so
     the interval ``[g - h, g + h]`` of the gain gives ``[max(0, g - h), max(0, g + h)]`` for ε with the
@@ -36,7 +38,8 @@ def verdict(gain: float, ci95: float, reference: float, tolerance: float) -> str
     if not (math.isfinite(reference) and reference > 0) or not math.isfinite(gain):
         return "inconclusive"
     half = ci95 if math.isfinite(ci95) else math.inf
-    lo, hi = (gain - half) / reference, (gain + half) / reference
+    above = half if upper is None else (upper if math.isfinite(upper) else math.inf)
+    lo, hi = (gain - half) / reference, (gain + above) / reference
     if hi < tolerance:
         return "verified"
     if lo > tolerance:

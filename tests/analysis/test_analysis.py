@@ -173,14 +173,15 @@ def test_plots_and_report(tmp_path):
     assert regimes == {schema.regime(r) for r in rows} and "trivial" in regimes and regimes <= {"domestic", "export-led",
                                                                                          "trivial"}
     assert report.splitlines()[2] == ("12 outcomes: 12 ε-equilibria (Nash: every unilateral check verified), "
-                                      "12 ε-meta-equilibria (type-level checks verified, the paper's sense), 0 verified "
-                                      "in neither sense; 3 clusters distinct beyond evaluation noise: 3 ε-equilibria, "
-                                      "0 ε-meta-equilibria only, 0 not verified.")
+                                      "0 ε-meta-equilibria only (type-level checks verified, the paper's sense), 0 "
+                                      "verified in neither sense; 3 clusters distinct beyond evaluation noise: 3 "
+                                      "ε-equilibria, 0 ε-meta-equilibria only, 0 not verified.")
     assert report.splitlines()[4] == (f"{len(regimes)} regimes. Verdicts with 95% intervals (Nash: unilateral deviations "
                                       "where measured): 12 verified, 0 inconclusive, 0 violated; 1 rest on a best response "
                                       "that had not converged.")
-    # three equilibria of four outcomes each: none seen once, so nothing is estimated unseen
-    assert report.splitlines()[6].startswith("Unseen equilibria (Chao1 from 0 seen once, 0 seen twice): about 0.0")
+    # three equilibria of four verified outcomes each: none seen once, so nothing is estimated unseen
+    assert report.splitlines()[6].startswith("Unseen equilibria (Chao1 over the 12 outcomes verified in at least one "
+                                             "sense, 0 others left out; 0 clusters seen once, 0 seen twice): about 0.0")
     eq = read_table(tmp_path / "run" / "equilibria.parquet", "equilibria")
     assert eq.num_rows == 3
     assert {"regime", "stability", "price_se", "welfare_se"} <= set(eq.column_names)

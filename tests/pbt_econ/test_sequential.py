@@ -101,3 +101,27 @@ def test_the_sequential_rule_keeps_its_level_at_the_boundary():
     assert verified <= 0.025 and violated <= 0.025, (verified, violated)
     old_verified, old_violated = _boundary_rates(lambda cap: 1.959964)
     assert old_verified > 0.04 and old_violated > 0.04, (old_verified, old_violated)
+
+
+def _calibration():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "verdict_calibration.py"
+    spec = importlib.util.spec_from_file_location("verdict_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_verdicts_on_a_cournot_profile_with_known_gains_hold_their_level():
+    """The small version of bench/verdict_calibration.py: a mixed four-firm Cournot profile whose best
+    unilateral constant deviation gains exactly 4.87% of the profit, checked by the certificate path (chosen
+    on one stream, decided on a fresh one, sequential looks) at tol = g*, g* / 2 and 2 g*."""
+    calibration = _calibration()
+    at = calibration.calibrate("four-firms", 1.0, 200)
+    assert at["p_verified"] <= 0.025 and at["p_violated"] <= 0.025, at
+    for m in (0.5, 2.0):
+        r = calibration.calibrate("four-firms", m, 60)
+        assert r["p_decided"] >= 0.9, r
+        assert (r["p_verified"] if m == 0.5 else r["p_violated"]) >= 0.9, r

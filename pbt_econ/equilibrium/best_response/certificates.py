@@ -16,9 +16,12 @@ numbers). (Until 2026-12-04 a type-level constant skipped the type's sampling, w
 type's draws; decision 51.)
 
 **Choose on one stream, decide on another.** The best action is chosen on the evaluation seed (the
-selection stream); the chosen action's verdict is then decided on a fresh stream
+sweep's stream); the chosen action's interval is then read on a fresh stream
 (``stream_seed(eval_seed, "decide")``, before and after on it), so the maximum over tens of candidates
-does not inflate the verdict's error. The best constant action's gain is an exact lower bound on the
+does not inflate ``violated``. ``verified`` claims that *no* candidate gains the tolerance: it also needs
+every other candidate's upper bound below it on the sweep's stream, simultaneously (a Bonferroni share of
+the error, :func:`pbt_econ.equilibrium.sequential.certificate_z`), so a sweep that chose a lesser candidate
+by chance cannot verify. The best constant action's gain is an exact lower bound on the
 type's ε for that deviation kind, found by enumeration, not learning; the outcome's ε is the maximum
 of the trained and the certified gains (:func:`pbt_econ.equilibrium.outcomes.outcome_row` takes the maximum over
 rows). Gains are the deviating agents' own mean episode returns, after minus before.
@@ -26,15 +29,18 @@ rows). Gains are the deviating agents' own mean episode returns, after minus bef
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 
 from pbt_econ.config.episode import evaluation_spec, with_fixed
 from pbt_econ.core.seeds import stream_seed
+from pbt_econ.core.stats import skewed_interval
 from pbt_econ.equilibrium.best_response.rows import BestResponseRow, make_row
 from pbt_econ.equilibrium.best_response.unilateral import spread_agents
-from pbt_econ.equilibrium.sequential import decide
+from pbt_econ.equilibrium.sequential import certificate_z, decide
+from pbt_econ.equilibrium.verdicts import verdict
 from pbt_econ.learning.rollout import PoolPlay
 
 __all__ = ["Befores", "certificate_rows", "certifiable", "certify", "constant_play", "decision_seed", "own_returns",
@@ -107,31 +113,53 @@ def own_returns(returns: torch.Tensor, scope: str, agent: int) -> list[float]:
 def certify(member, config, befores: Befores, agent_type: str, scope: str, agent: int,
             candidates: list[tuple[str, PoolPlay]], reference: float, start: str) -> BestResponseRow:
     """The best of ``candidates`` (``(label, play)``) chosen on the evaluation seed, its row decided on a
-    fresh stream with sequential evaluation (:func:`pbt_econ.equilibrium.sequential.decide`)."""
+    fresh stream with sequential evaluation (:func:`pbt_econ.equilibrium.sequential.decide`).
+
+    ``violated`` rests on the chosen candidate's fresh interval alone. ``verified`` also needs every other
+    candidate's upper bound below the tolerance on the sweep's stream, simultaneously
+    (:func:`~pbt_econ.equilibrium.sequential.certificate_z`); a candidate not yet excluded is evaluated again
+    on the sweep's stream at each later look, and the row counts those left (``candidates_open``).
+    """
     episodes, seed, base = config.eval_episodes, config.eval_seed, befores.spec
-    before = own_returns(befores(seed, episodes)[agent_type], scope, agent)
-    best = None
-    for label, play in candidates:
-        after = own_returns(per_agent_returns(member, base, episodes, seed, pool_play=(play,))[agent_type],
-                            scope, agent)
-        gain = sum(after) / len(after) - sum(before) / len(before)
-        if best is None or gain > best[0]:
-            best = (gain, label, play)
-    _, label, play = best
+    tolerance = config.tolerance.get(agent_type, math.inf)
+
+    def sweep(n: int, label: str, play: PoolPlay) -> tuple[float, list[float], float]:
+        """``(gain, paired differences, reference)`` of one candidate on the sweep's stream at ``n`` episodes."""
+        before = own_returns(befores(seed, n)[agent_type], scope, agent)
+        after = own_returns(per_agent_returns(member, base, n, seed, pool_play=(play,))[agent_type], scope, agent)
+        ref = reference if math.isfinite(reference) and reference > 0 else abs(sum(before) / len(before))
+        d = [a - b for a, b in zip(after, before)]
+        return sum(d) / len(d), d, ref
+
+    swept = [(sweep(episodes, label, play), label, play) for label, play in candidates]
+    chosen = max(range(len(swept)), key=lambda i: (swept[i][0][0], -i))
+    _, label, play = swept[chosen]
+    z_chosen, z_others = certificate_z(config.sequential_cap, len(candidates))
+    others = {i: s[0] for i, s in enumerate(swept) if i != chosen}
     fresh = decision_seed(seed)
 
     def row_at(n: int, z: float) -> BestResponseRow:
         own_before = own_returns(befores(fresh, n)[agent_type], scope, agent)
         own_after = own_returns(per_agent_returns(member, base, n, fresh, pool_play=(play,))[agent_type], scope, agent)
         r_before = sum(own_before) / len(own_before)
-        return make_row(member_id=member.member_id, agent_type=agent_type, start=start, episodes=0,
-                        before=own_before, after=own_after,
-                        untrained=r_before - reference if math.isfinite(reference) else math.nan,
-                        tolerance=config.tolerance.get(agent_type, math.inf), member_episode=member.episode,
-                        eval_seed=fresh, deviation=scope, agent=agent, action=label, eval_episodes=n, z=z,
-                        selection_seed=seed)
+        row = make_row(member_id=member.member_id, agent_type=agent_type, start=start, episodes=0,
+                       before=own_before, after=own_after,
+                       untrained=r_before - reference if math.isfinite(reference) else math.nan,
+                       tolerance=tolerance, member_episode=member.episode,
+                       eval_seed=fresh, deviation=scope, agent=agent, action=label, eval_episodes=n, z=z,
+                       selection_seed=seed)
+        for i in list(others):  # exclude every other candidate simultaneously, or keep it open
+            if n != episodes:
+                others[i] = sweep(n, swept[i][1], swept[i][2])
+            gain, d, ref = others[i]
+            _, below, above = skewed_interval(d, z_others)
+            if verdict(gain, below, ref, tolerance, upper=above) == "verified":
+                del others[i]
+        if others and row.interval_verdict == "verified":
+            row = dataclasses.replace(row, verdict="inconclusive", interval_verdict="inconclusive")
+        return dataclasses.replace(row, candidates_open=len(others))
 
-    return decide(row_at, episodes, config.sequential_cap)
+    return decide(row_at, episodes, config.sequential_cap, z=z_chosen)
 
 
 def certificate_rows(member, config, reference: dict[str, float], befores: Befores | None = None) -> list[BestResponseRow]:

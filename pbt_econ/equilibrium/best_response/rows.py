@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pbt_econ.core.stats import Z95, ci95, paired_gain
+from pbt_econ.core.stats import Z95, ci95, paired_gain, skewed_interval
 from pbt_econ.equilibrium.sequential import power as power_at
 from pbt_econ.equilibrium.verdicts import CERTIFICATES, relative, verdict
 from pbt_econ.learning.records import EvalResult
@@ -50,8 +50,9 @@ class BestResponseRow:
     action: str = ""
     """The constant action of a certificate (``start = constant``), as ``name=value`` pairs."""
     gain_ci95: float = float("nan")
-    """Half-width of the interval the verdict reads, in reward units: ``z`` times the standard error of the
-    paired per-economy differences (common random numbers); NaN when not computable."""
+    """``z`` times the standard error of the paired per-economy differences (common random numbers), in
+    reward units: the interval's half-width before its skewness correction (``gain_low``, ``gain_high``);
+    NaN when not computable."""
     verdict: str = ""
     """``verified`` (interval of the relative gain below the tolerance), ``violated`` (above it) or
     ``inconclusive`` (docs/model.md §6); a trained deviation that had not converged is never ``verified``."""
@@ -65,6 +66,11 @@ class BestResponseRow:
     converged: bool = True
     """Trained deviations: the last half of the budget added less than half the tolerance (relative to
     the same reference as ``epsilon_rel_improvement``); certificates are exact, so always true."""
+    gain_low: float = float("nan")
+    """Lower end of the gain's interval the verdict reads (reward units; corrected for skewness, so not
+    always ``gain - gain_ci95``)."""
+    gain_high: float = float("nan")
+    """Upper end of that interval."""
     z: float = Z95
     """The normal quantile of the interval: ``Φ⁻¹(1 - 0.05 / (2 K))`` with ``K`` the most looks of
     sequential evaluation (1.96 without it), so that the verdict holds at 95% over every look."""
@@ -75,6 +81,9 @@ class BestResponseRow:
     power: float = float("nan")
     """P(decided) at this row's standard error for a true relative gain half a tolerance from the
     tolerance: ``Φ(tol / (2 se) - z)``."""
+    candidates_open: int = 0
+    """Certificates: the candidates other than the chosen one whose upper bound still reached the
+    tolerance at the last look (a certificate is ``verified`` only when none is left); 0 for trained rows."""
     selection_seed: int = -1
     """Certificates: the evaluation seed the best action was chosen on (``eval_seed`` is the fresh one its
     verdict was decided on); -1 for trained deviations, whose training chose them."""
@@ -111,6 +120,9 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
     rel_imp = eps / improvement if improvement > 0 else math.nan
     gain, ci = paired_gain(after, before)
     half = ci / Z95 * z if math.isfinite(ci) else math.nan
+    _, below, above = skewed_interval([a - b for a, b in zip(after, before)], z)
+    if not math.isfinite(below):  # fewer than 3 pairs: the symmetric interval (NaN with fewer than 2)
+        below = above = half
     reference = improvement if improvement > 0 else abs(r_before)
     half_rel = half / reference if reference > 0 else math.nan
     trained = start not in CERTIFICATES
@@ -118,7 +130,7 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
     if trained:
         last_half = r_after - r_before - gains_along[1]
         converged = bool(math.isfinite(last_half) and reference > 0 and last_half / reference < tolerance / 2)
-    decided = verdict(gain, half, reference, tolerance)
+    decided = verdict(gain, below, reference, tolerance, upper=above)
     final = "inconclusive" if decided == "verified" and not converged else decided
     return BestResponseRow(
         member_id=member_id, agent_type=agent_type, start=start, episodes=episodes,
@@ -126,6 +138,6 @@ def make_row(*, member_id: str, agent_type: str, start: str, episodes: int, befo
         reward_untrained=untrained, epsilon_abs=eps, epsilon_rel=rel, epsilon_rel_improvement=rel_imp,
         tolerance=tolerance, passes=bool(relative(rel, rel_imp) <= tolerance),
         member_episode=member_episode, eval_seed=eval_seed, deviation=deviation, agent=agent, action=action,
-        gain_ci95=half, verdict=final, gain_quarter=gains_along[0],
+        gain_ci95=half, gain_low=gain - below, gain_high=gain + above, verdict=final, gain_quarter=gains_along[0],
         gain_half=gains_along[1], eval_episodes=eval_episodes, converged=converged, z=z, half_width_rel=half_rel,
         interval_verdict=decided, power=power_at(half_rel / z, tolerance, z), selection_seed=selection_seed)

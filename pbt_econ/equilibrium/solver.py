@@ -141,6 +141,9 @@ class SolveRound:
     """Entries of the pool that are trained policies (the rest are constants)."""
     regrets: tuple[float, ...]
     """Cumulative regret of every pool entry after this round's check (pool order)."""
+    gains: tuple[str, ...]
+    """Every pool entry's gain against this round's profile (over its tolerance) and its cumulative regret,
+    as ``type:scope:agent:label=gain/regret`` (pool order): a pooled deviation measured round after round."""
     added: tuple[str, ...]
     """Labels of the deviations that joined the pool in this round (``type:scope:agent:action``)."""
     mixture: tuple[float, ...]
@@ -229,7 +232,10 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
         weights = mixture(pool, meta_solver)
         history.append(SolveRound(round=k, member_episode=member.episode, exploitability=ex, verdict=verdict,
                                   verdict_type=verdict_type, pool_size=len(pool),
-                                  pool_policies=sum(p.policy is not None for p in pool), regrets=tuple(float(p.regret) for p in pool),
+                                  pool_policies=sum(p.policy is not None for p in pool),
+                                  regrets=tuple(float(p.regret) for p in pool),
+                                  gains=tuple(f"{p.agent_type}:{p.scope}:{p.agent}:{p.label}={p.gain:.4g}/{p.regret:.4g}"
+                                              for p in pool),
                                   added=tuple(f"{e.agent_type}:{e.scope}:{e.agent}:{e.label}" for e in new),
                                   mixture=tuple(float(w) for w in weights)))
         say(f"round {k}: verdict {verdict}, largest gain/tolerance {ranked[2]:.4g}, pool {len(pool)} (+{len(new)})")
@@ -276,13 +282,14 @@ def solve_rows(member_id: str, result: SolveResult) -> list[dict]:
     rows = []
     for r in result.rounds:
         rows += _type_rows(member_id, "round", r.round, r.member_episode, r.exploitability, r.verdict,
-                           pool_size=r.pool_size, pool_policies=r.pool_policies, added=";".join(r.added), ending=result.ending,
+                           pool_size=r.pool_size, pool_policies=r.pool_policies, added=";".join(r.added),
+                           pool_gains=";".join(r.gains), ending=result.ending,
                            chosen=r.round == result.chosen)
     if result.final and result.chosen >= 0:
         ex = result.final_exploitability
         chosen = result.rounds[result.chosen]
         rows += _type_rows(member_id, "recheck", chosen.round, chosen.member_episode, ex,
                            worst_verdict(e.verdict for e in ex), pool_size=len(result.pool),
-                           pool_policies=sum(p.policy is not None for p in result.pool), added="",
+                           pool_policies=sum(p.policy is not None for p in result.pool), added="", pool_gains="",
                            ending=result.ending, chosen=True)
     return rows

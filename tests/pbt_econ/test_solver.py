@@ -88,8 +88,12 @@ def test_solve_command_writes_the_convergence_table(tmp_path):
     member.save(tmp_path / "checkpoint.pt")
     assert main([str(tmp_path), "--rounds", "1", "--episodes", "20", "--eval-seeds", "1", "--no-progress"]) == 0
     rows = read_table(tmp_path / "solve.parquet", "solve").to_pylist()
-    assert [r["round"] for r in rows] == [0, 1] or rows[-1]["ending"] == "verified"
+    rounds = [r for r in rows if r["stage"] == "round"]
+    assert [r["round"] for r in rounds] == [0, 1] or rows[-1]["ending"] == "verified"
+    assert rows[-1]["stage"] == "recheck" and rows[-1]["chosen"]  # the final row is the returned member's recheck
     assert rows[0]["pool_size"] >= 1 and (tmp_path / "plots" / "solve_convergence.png").exists()
+    assert len(rows[0]["pool_gains"].split(";")) == rows[0]["pool_size"]
+    assert "recheck" in (tmp_path / "solve.md").read_text()
     assert (tmp_path / "solved" / f"{tmp_path.name}.pt").exists()
     assert main([str(tmp_path / "nothing-here")]) == 2
 

@@ -71,9 +71,11 @@ class BestResponseConfig:
     ``endgame_steps`` steps only (docs/model.md §11; :mod:`pbt_econ.equilibrium.best_response.endgame`).
     0: none."""
     sequential_cap: int = 1
-    """Sequential evaluation: a check whose verdict is ``inconclusive`` is evaluated again on twice the
-    episodes (the first ones are the same: common random numbers), and again, until the verdict is
-    decided or the episodes reach ``sequential_cap * eval_episodes``. 1: off (one evaluation)."""
+    """Sequential evaluation: a check whose interval is undecided is evaluated again on a longer, planned
+    evaluation of the same stream (at least twice the episodes; the first ones are the same: common random
+    numbers), until the verdict is decided or the episodes reach ``sequential_cap * eval_episodes``. Every
+    look's interval is widened for the number of looks (:mod:`pbt_econ.equilibrium.sequential`). 1: off
+    (one evaluation)."""
 
     def __post_init__(self) -> None:
         check_number("episodes", self.episodes, low=1, integer=True)

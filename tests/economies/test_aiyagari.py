@@ -5,6 +5,7 @@ answers, and one step of the economy by hand."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 
@@ -17,29 +18,84 @@ from pbt_econ.economies.registry import get_entry
 from pbt_econ.validation import ConfigError
 
 # Aiyagari (1994), "Uninsured idiosyncratic risk and aggregate saving", QJE 109(3), Table II: net return to capital
-# in % (7-state Tauchen chain for log labour, sigma = unconditional std, beta 0.96, alpha 0.36, delta 0.08).
-# Source: the table as widely reproduced in lecture notes and replications (values quoted from memory of the
-# published table, cross-checked against this solver at low persistence, where they agree to < 0.01 pp).
-# At rho = 0.9 the published numbers are lower than a fine-grid solution with m = 3 Tauchen gives
-# (sigma 0.4, mu 3: 0.97 % published vs 1.51 % here), a known gap of Aiyagari's coarse computation; those
-# calibrations are documented in docs/ground-truth.md, not tested.
+# in % (7-state Tauchen chain for log labour, m = 3, sigma = unconditional std, beta 0.96, alpha 0.36, delta 0.08),
+# all 24 cells. Three transcriptions give every value digit for digit:
+#   econ-ark/Aiyagari1994QJE, AiyagariMarkovHARK.ipynb (the list `aiyagari`; commit 0f22eb1);
+#   ferrall/niqlow, examples/replications/AiyagariQJE1994.h (`Aiyagari::original`);
+#   vfitoolkit/vfitoolkit-matlab-replication, Aiyagari1994/Aiyagari1994.pdf (Table 4, "Original Version of ...").
 TABLE_II = {  # (sigma, rho, mu): r in %
-    (0.2, 0.6, 3.0): 3.8767,
-    (0.4, 0.0, 3.0): 3.7816,
-    (0.2, 0.6, 1.0): 4.0912,
+    (0.2, 0.0, 1.0): 4.1666, (0.2, 0.0, 3.0): 4.1456, (0.2, 0.0, 5.0): 4.0858,
+    (0.2, 0.3, 1.0): 4.1365, (0.2, 0.3, 3.0): 4.0432, (0.2, 0.3, 5.0): 3.9054,
+    (0.2, 0.6, 1.0): 4.0912, (0.2, 0.6, 3.0): 3.8767, (0.2, 0.6, 5.0): 3.5857,
+    (0.2, 0.9, 1.0): 3.9305, (0.2, 0.9, 3.0): 3.2903, (0.2, 0.9, 5.0): 2.5260,
+    (0.4, 0.0, 1.0): 4.0649, (0.4, 0.0, 3.0): 3.7816, (0.4, 0.0, 5.0): 3.4177,
+    (0.4, 0.3, 1.0): 3.9554, (0.4, 0.3, 3.0): 3.4188, (0.4, 0.3, 5.0): 2.8032,
+    (0.4, 0.6, 1.0): 3.7567, (0.4, 0.6, 3.0): 2.7835, (0.4, 0.6, 5.0): 1.8070,
+    (0.4, 0.9, 1.0): 3.3054, (0.4, 0.9, 3.0): 1.2894, (0.4, 0.9, 5.0): -0.3456,
 }
+# HARK's r on the same chain (make_tauchen_ar1(7, ..., 3): identical to markov.tauchen to 1e-15; EGM on 48 asset
+# nodes + a 1,000-agent simulation): econ-ark/Aiyagari1994QJE, AiyagariMarkovHARK.ipynb, output "Table II,
+# Replication (HARK)". The rho = 0.9 cells (all 24 are in docs/ground-truth.md).
+HARK_SAME_CHAIN = {
+    (0.2, 0.9, 1.0): 3.9458, (0.2, 0.9, 3.0): 3.3377, (0.2, 0.9, 5.0): 2.6069,
+    (0.4, 0.9, 1.0): 3.3841, (0.4, 0.9, 3.0): 1.4693, (0.4, 0.9, 5.0): -0.1498,
+}
+# Tolerances (docs/ground-truth.md, "Calibrations and published values"):
+# * rho < 0.9: |ours - Table II| < 0.08 pp. The largest |HARK - Table II| over the 18 rho < 0.9 cells is 0.0625 pp
+#   (an independent solution on the same chain); this grid is within 0.005 pp of the 1000-node one.
+# * rho = 0.9: Table II < ours < HARK + 0.08 pp. Aiyagari's coarse computation overstates precautionary saving in
+#   the high-risk, high-mu cases (his r too low: Kirkby's notes in the VFI Toolkit pdf above); HARK's same-chain r
+#   is 0.015-0.20 pp above the table at all six rho 0.9 cells, so there the table is a lower bound, and HARK plus
+#   the same 0.08 pp an upper one (ours is 0.008-0.069 pp above HARK at rho 0.9, partly HARK's coarse asset grid).
+# * Three sigma = 0.4 cells at rho < 0.9 are 0.13-0.19 pp above the table (and 0.08-0.13 pp above HARK): a known,
+#   reported disagreement (strict xfail below), not a wider tolerance.
+TABLE_II_TOL_PP = 0.08
+KNOWN_DISAGREEMENTS = {(0.4, 0.3, 5.0), (0.4, 0.6, 3.0), (0.4, 0.6, 5.0)}
 GRID = solution.asset_grid(150.0, 400)
 
 
-@pytest.mark.parametrize("calibration", sorted(TABLE_II))
-def test_fine_solution_matches_aiyagari_table_ii(calibration):
-    sigma, rho, mu = calibration
-    st = solution.solve_fine(markov.labour_chain(7, rho, sigma, "tauchen"), mu=mu, a_grid=GRID, r_tol=1e-6)
-    assert abs(st.r_percent - TABLE_II[calibration]) < 0.05
+def _cell_id(c) -> str:
+    return f"sigma{c[0]}-rho{c[1]}-mu{c[2]:g}"
+
+
+@functools.cache
+def _fine(calibration: tuple[float, float, float]) -> solution.Stationary:
+    sigma, rho, mu = calibration  # about 1 s each (150 / 400 nodes, r to 1e-6)
+    return solution.solve_fine(markov.labour_chain(7, rho, sigma, "tauchen"), mu=mu, a_grid=GRID, r_tol=1e-6)
+
+
+@pytest.mark.parametrize("calibration", sorted(TABLE_II), ids=_cell_id)
+def test_fine_solution_is_a_stationary_equilibrium(calibration):
+    st = _fine(calibration)
     assert abs(st.excess) < 1e-3 * st.K  # market clears
     assert st.dist[-20:].sum() < 1e-8  # the asset grid is wide enough
     assert 0.0 < st.gini < 1.0
     assert st.saving_rate == pytest.approx(0.08 * 0.36 / (st.r + 0.08), rel=1e-3)  # delta K / Y
+
+
+_KNOWN = pytest.mark.xfail(strict=True, reason="known: 0.13-0.19 pp above Table II and 0.08-0.13 pp above HARK "
+                           "(docs/ground-truth.md)")
+
+
+@pytest.mark.parametrize("calibration", [pytest.param(c, id=_cell_id(c), marks=_KNOWN if c in KNOWN_DISAGREEMENTS
+                                                      else ()) for c in sorted(TABLE_II)])
+def test_fine_solution_matches_aiyagari_table_ii(calibration):
+    ours, table = _fine(calibration).r_percent, TABLE_II[calibration]
+    if calibration[1] < 0.9:
+        assert abs(ours - table) < TABLE_II_TOL_PP
+    else:
+        assert table < ours < HARK_SAME_CHAIN[calibration] + TABLE_II_TOL_PP
+
+
+def test_fine_solution_has_table_iis_comparative_statics():
+    """r falls with risk aversion mu, persistence rho and risk sigma, in the table and here."""
+    for r in (TABLE_II, {c: _fine(c).r_percent for c in TABLE_II}):
+        for sigma in (0.2, 0.4):
+            for rho in (0.0, 0.3, 0.6, 0.9):
+                assert r[sigma, rho, 1.0] > r[sigma, rho, 3.0] > r[sigma, rho, 5.0]
+            for mu in (1.0, 3.0, 5.0):
+                assert r[sigma, 0.0, mu] > r[sigma, 0.3, mu] > r[sigma, 0.6, mu] > r[sigma, 0.9, mu]
+        assert all(r[0.2, rho, mu] > r[0.4, rho, mu] for rho in (0.0, 0.3, 0.6, 0.9) for mu in (1.0, 3.0, 5.0))
 
 
 def test_rouwenhorst_moments_are_exact_and_tauchen_close():

@@ -32,7 +32,6 @@ medians, maxima, ratios and r² (:mod:`analysis.stats`).
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -219,31 +218,51 @@ def fixed_tax_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def welfare_ratio(learned_welfare: list[float], fixed: dict[tuple[float, float], list[float]],
-                  resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float, float, tuple[float, float]]:
-    """Learned mean welfare / best fixed point's mean welfare, a bootstrap 95% interval (resampling the
-    learned runs and each point's seeds; the best point is re-chosen in every resample), and the best point."""
+                  alpha: float = 0.05) -> tuple[float, float, float, tuple[float, float]]:
+    """Learned mean welfare / the best fixed point's mean welfare, its simultaneous 95% interval, and the
+    best point.
+
+    The statistic is ``min_k L / F_k`` over the fixed points ``k``: the learned policy against the best
+    fixed one is the learned policy against every fixed one. Each ratio gets a delta-method t interval on
+    its log, ``log(L / F_k) ± t sqrt(s_L² / (n_L L²) + s_p² / (n_k F_k²))``, with the fixed points' seed
+    variance pooled (``s_p²``, the same economy at each point; two seeds a point leave one degree of
+    freedom each otherwise), Welch-Satterthwaite degrees of freedom, and the t quantile at
+    ``1 - alpha / (2 K)`` for ``K`` points (Bonferroni), so that every ratio is inside its interval with
+    probability >= 95% at once, and then ``min_k`` of them is inside ``[min_k lo_k, min_k hi_k]``.
+
+    Until 2026-12-04 this was a percentile bootstrap resampling each point's seeds and re-choosing the best
+    point: the maximum of noisy means is not a smooth statistic, and two seeds a point understate each
+    mean's spread, so simulated with the small scale's layout (6 learned seeds, 9 points x 2 seeds) it
+    covered the true ratio 84% of the time when the points' welfare differed by one standard deviation of
+    a seed, and 28% of the time when they were equal; this interval covers it 98-100% (decision 54).
+    """
+    from analysis.stats import t_quantile
+
     if not learned_welfare or not fixed:
         return math.nan, math.nan, math.nan, (math.nan, math.nan)
-
-    def ratio(lw: Sequence[float], fx: dict[tuple[float, float], Sequence[float]]) -> float:
-        best = max(statistics.fmean(v) for v in fx.values())
-        return statistics.fmean(lw) / best if best > 0 else math.nan
-
     best_point = max(fixed, key=lambda k: statistics.fmean(fixed[k]))
-    rng = random.Random(seed)
-    stats = []
-    for _ in range(resamples):
-        lw = [rng.choice(learned_welfare) for _ in learned_welfare]
-        fx = {k: [rng.choice(v) for _ in v] for k, v in fixed.items()}
-        value = ratio(lw, fx)
-        if math.isfinite(value):
-            stats.append(value)
-    if not stats:
-        return ratio(learned_welfare, fixed), math.nan, math.nan, best_point
-    stats.sort()
-    low = stats[int(math.floor(0.025 * (len(stats) - 1)))]
-    high = stats[int(math.ceil(0.975 * (len(stats) - 1)))]
-    return ratio(learned_welfare, fixed), low, high, best_point
+    n_l, big_l = len(learned_welfare), statistics.fmean(learned_welfare)
+    ratio = big_l / statistics.fmean(fixed[best_point]) if statistics.fmean(fixed[best_point]) > 0 else math.nan
+    df_pooled = sum(len(v) - 1 for v in fixed.values())
+    if n_l < 2 or df_pooled < 1 or big_l <= 0 or any(statistics.fmean(v) <= 0 for v in fixed.values()):
+        return ratio, math.nan, math.nan, best_point
+    pooled = sum(sum((x - statistics.fmean(v)) ** 2 for x in v) for v in fixed.values()) / df_pooled
+    var_l = statistics.variance(learned_welfare) / n_l / big_l ** 2
+    lows, highs = [], []
+    for values in fixed.values():
+        f = statistics.fmean(values)
+        var_f = pooled / len(values) / f ** 2
+        var = var_l + var_f
+        if var == 0:
+            lows.append(big_l / f)
+            highs.append(big_l / f)
+            continue
+        df = var ** 2 / (var_l ** 2 / (n_l - 1) + var_f ** 2 / df_pooled)
+        q = t_quantile(1 - alpha / (2 * len(fixed)), df)
+        centre = math.log(big_l / f)
+        lows.append(math.exp(centre - q * math.sqrt(var)))
+        highs.append(math.exp(centre + q * math.sqrt(var)))
+    return ratio, min(lows), min(highs), best_point
 
 
 # ---------------------------------------------------------------- all claims

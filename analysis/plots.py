@@ -244,7 +244,7 @@ def paper_relations(outcomes: list[dict[str, Any]], labels: list[int], path: Pat
 def coverage(archive: list[dict[str, Any]], bins: int, path: Path, labels: dict[str, str] | None = None) -> PlotInfo:
     """Heatmap of a quality-diversity archive: each filled cell coloured by its elite's welfare,
     marked ✓ when the search's archive counted it verified (``verified`` of ``archive.parquet``: the
-    probe's point estimates within tolerance, not a verdict), with its number of visits."""
+    probe's check verified it by its verdicts), with its number of visits."""
     plt = _plt()
     LABELS = labels or {}
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
@@ -273,7 +273,7 @@ def coverage(archive: list[dict[str, Any]], bins: int, path: Path, labels: dict[
     ax.set_xlabel(LABELS.get(xd, xd))
     ax.set_ylabel(LABELS.get(yd, yd))
     title = (f"Archive coverage: {len(archive)} of {bins * bins} cells filled "
-             "(number: visits; ✓: the probe's point estimates within tolerance, not a verdict)")
+             "(number: visits; ✓: verified by the probe's verdicts)")
     ax.set_title(title.replace(" (", "\n(", 1), fontsize=9)
     return save(fig, path, len(archive), title)
 

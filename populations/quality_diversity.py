@@ -35,6 +35,7 @@ from pbt_econ.core.files import atomic_write
 from pbt_econ.core.rundir import RunDir
 from pbt_econ.core.tables import flatten, write_table
 from pbt_econ.equilibrium.outcomes import OutcomeRow, outcome_row
+from pbt_econ.equilibrium.verification import is_verified
 from populations.archive import Archive, Elite, Restart, plan_restarts
 
 __all__ = ["ArchiveRow", "ProbeRow", "QualitySearch", "archive_rows"]
@@ -172,7 +173,8 @@ class QualitySearch:
                               eval_seeds=a.probe_seeds if kind == "probe" else self.config.analysis.eval_seeds)
             gain = out.epsilon_max_rel
             elite = Elite(member_id=m, episode=episode, x=descriptors[a.x], y=descriptors[a.y],
-                          verified=out.is_epsilon_equilibrium, br_gain=gain if math.isfinite(gain) else math.nan,
+                          verified=is_verified(flatten(out), tuple(a.name for a in self.config.economy_model.agent_types)),
+                          br_gain=gain if math.isfinite(gain) else math.nan,
                           welfare=descriptors[self.config.population.fitness], hyperparameters=dict(r.hyperparameters))
             event = self.archive.insert(elite)
             if event.outcome != "rejected":

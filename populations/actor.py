@@ -96,8 +96,10 @@ class MemberWorker:
         return self._assess(cfg, seeds)
 
     def _assess(self, br: BestResponseConfig, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
-        result = assess_outcome(self.member, br, seeds)
+        deviations: dict = {}  # the trained deviations' policies, kept here for the solver's pool
+        result = assess_outcome(self.member, br, seeds, deviations=deviations)
         self._last = (self.member.episode, br, seeds, result)
+        self._deviations = deviations
         return result
 
     def refine(self, rounds: int, episodes: int):
@@ -121,7 +123,8 @@ class MemberWorker:
         last = getattr(self, "_last", None)
         start = last[3] if last is not None and last[:3] == (self.member.episode, br, seeds) else None
         return solve(self.member, br, rounds, episodes, share, meta_solver, seeds, seed=self.member.seed,
-                     start=start, entropy_factor=entropy_factor)
+                     start=start, entropy_factor=entropy_factor,
+                     start_deviations=getattr(self, "_deviations", None) if start is not None else None)
 
 
 def remote_worker_class():

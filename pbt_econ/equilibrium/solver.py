@@ -191,14 +191,15 @@ def recheck(member, br_config, eval_seeds: int, seed: int) -> tuple:
 
 def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solver: str, eval_seeds: int,
           seed: int, log: Callable[[str], None] | None = None, start: tuple | None = None,
-          entropy_factor: float = 1.0) -> SolveResult:
+          entropy_factor: float = 1.0, start_deviations: dict | None = None) -> SolveResult:
     """Run up to ``rounds`` solver rounds on ``member`` (trained in place); see the module docstring.
 
     ``br_config``: the best-response settings of every check; ``episodes`` per round of training;
     ``share`` of the copies playing a pooled deviation; ``meta_solver`` ``regret`` or ``uniform``;
     ``seed`` of the solver's own draws (which copies, which entry) and of the recheck's training streams;
     ``start``: the outcome's check ``(descriptors, descriptor_se, rows)`` when the caller has it already
-    (round 0 reuses it; its violated trained deviations are trained again for their policies);
+    (round 0 reuses it; its violated trained deviations' policies are ``start_deviations`` when the caller
+    kept them from that check, else they are trained again);
     ``entropy_factor`` multiplies every type's entropy bonus in the training against the pool.
     """
     pool: list[PoolEntry] = []
@@ -212,7 +213,7 @@ def solve(member, br_config, rounds: int, episodes: int, share: float, meta_solv
         deviations: dict = {}
         if k == 0 and start is not None:
             descriptors, se, rows = start
-            deviations = trained_policies(member, br_config, rows)
+            deviations = start_deviations if start_deviations is not None else trained_policies(member, br_config, rows)
         else:
             descriptors, se, rows = assess_outcome(member, br_config, eval_seeds, deviations=deviations)
         ex = tuple(exploitability(rows))

@@ -264,3 +264,24 @@ def test_a_trained_deviation_enters_the_pool_as_a_policy_and_is_played():
     other = 1 - entry.agent
     assert torch.equal(plain[:, :, other], played[:, :, other])  # the other firm's draws are unchanged
     assert played[:, :, entry.agent].float().mean() > plain[:, :, entry.agent].float().mean() + 1  # produces more
+
+
+def test_the_search_worker_hands_its_checks_trained_deviations_to_the_solver(monkeypatch):
+    """The worker's final check keeps its trained deviations' policies, so the solver pools them at round 0
+    without training them again (trained again only when the caller has no policies)."""
+    from pbt_econ.equilibrium import solver as S
+    from populations.actor import MemberWorker
+
+    cfg = two_firms(certificate_max_actions=0)
+    worker = MemberWorker(cfg, cfg.curriculum, 0, "m", threads=0)
+    worker.member.policies["firm"].load_state_dict(at_collusion(cfg).policies["firm"].state_dict())
+    worker.finish()
+    assert {k[:3] for k in worker._deviations} == {("firm", "type", -1), ("firm", "unilateral", 0),
+                                                   ("firm", "unilateral", 1)}
+
+    def no_retraining(*_args):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(S, "trained_policies", no_retraining)
+    result = worker.solve(rounds=0, episodes=10, share=0.5, meta_solver="regret")
+    assert result.rounds[0].verdict == "violated" and result.rounds[0].pool_policies >= 1

@@ -125,8 +125,8 @@ class SolveConfig:
     to respond to the deviators there, which pulls their policy off the equilibrium path in proportion to
     the share (docs/benchmarks.md: 0.2 against 0.5 on Cournot)."""
     meta_solver: str = "regret"
-    """How a pooled deviation is chosen: ``regret`` (in proportion to its last measured positive gain,
-    regret matching against the current profile) or ``uniform``."""
+    """How a pooled deviation is chosen: ``regret`` (regret matching on each entry's cumulative regret, its
+    gains summed over the rounds since it joined) or ``uniform``."""
 
     entropy_factor: float = 1.0
     """Multiplier on every learning type's entropy bonus while it trains against the pool (the member's

@@ -2,9 +2,10 @@
 same-grid solution, the continuous (fine-grid) solution and Aiyagari's (1994) Table II.
 
 Each case (seed, calibration, N) trains one member with ``python -m pbt_econ.train`` (single-threaded), then
-reads its last metrics rows (descriptors of the last ``--window`` training episodes) and its final policy, and
-runs the economy's known answer (:func:`pbt_econ.economies.aiyagari.known.compare`: r, K, Gini, Euler errors,
-one-step Bellman gain). Results are appended to ``OUT/results.jsonl`` as each case finishes; a case already
+reads its last metrics rows (descriptors of the last ``--window`` training episodes: ``r_window_pct``) and its
+final policy, and runs the economy's known answer (:func:`pbt_econ.economies.aiyagari.known.compare`: the
+policy's long run from a point start, 1,200 periods, for r, K, Gini and K drift; Euler errors and the one-step
+Bellman gain at its own long-run prices and distribution). Results are appended to ``OUT/results.jsonl`` as each case finishes; a case already
 there is skipped (resumable).
 
     python bench/aiyagari.py --out runs/bench-aiyagari --seeds 0 1 2 --calibrations base --households 100 1000
@@ -35,6 +36,10 @@ CALIBRATIONS = {  # name: (sigma, rho, mu, Aiyagari's Table II r in %; sources i
     "base": (0.4, 0.9, 3.0, 1.2894),
     "mu1": (0.4, 0.9, 1.0, 3.3054),
     "rho06": (0.4, 0.6, 3.0, 2.7835),
+    # Named before any run on them (2026-12-08) and never tuned on: issue 28's untuned cells.
+    "s2r9m5": (0.2, 0.9, 5.0, 2.5260),
+    "s2r6m1": (0.2, 0.6, 1.0, 4.0912),
+    "s2r3m3": (0.2, 0.3, 3.0, 4.0432),
 }
 
 
@@ -102,6 +107,7 @@ def run_case(out: Path, seed: int, name: str, n: int, episodes: int, window: int
     fine = solution.solve(config, "fine")
     return {"calibration": name, "sigma": sigma, "rho": rho, "mu": mu, "N": n, "seed": seed, "episodes": episodes,
             "r_learned_pct": values["r_percent"][0], "r_grid_pct": values["r_percent"][1],
+            "r_window_pct": values["r_window_percent"][0], "K_drift_abs": values["K_drift_abs"][0],
             "r_fine_pct": 100 * fine.r, "r_published_pct": published, "r_gap_pp": values["r_gap_pp"][0],
             "K": values["K"][0], "K_grid": values["K"][1], "gini": values["gini"][0], "gini_grid": values["gini"][1],
             "K_drift": values["K_drift"][0], "euler_log10": values["euler_log10"][0],
@@ -133,7 +139,7 @@ def main() -> None:
     extra = list(args.set)
     if args.quick:
         extra += ["economy.horizon=40", "economy.tail=10", "training.batch_size=2"]
-    header = (f"{'case':<22}{'r learned':>10}{'same-grid':>10}{'fine':>8}{'published':>10}{'gini':>7}"
+    header = (f"{'case':<22}{'r learned':>10}{'window':>8}{'same-grid':>10}{'fine':>8}{'published':>10}{'gini':>7}"
               f"{'gini*':>7}{'Euler':>7}{'gain%':>8}{'wall s':>8}")
     print(header)
     for name in args.calibrations:
@@ -148,7 +154,7 @@ def main() -> None:
     for line in results.read_text().splitlines():
         r = json.loads(line)
         case = f"{r['calibration']} N={r['N']} s={r['seed']} e={r['episodes']}"
-        print(f"{case:<22}{r['r_learned_pct']:>10.3f}{r['r_grid_pct']:>10.3f}{r['r_fine_pct']:>8.3f}"
+        print(f"{case:<22}{r['r_learned_pct']:>10.3f}{r.get('r_window_pct', float('nan')):>8.3f}{r['r_grid_pct']:>10.3f}{r['r_fine_pct']:>8.3f}"
               f"{r['r_published_pct']:>10.3f}{r['gini']:>7.3f}{r['gini_grid']:>7.3f}{r['euler_log10']:>7.2f}"
               f"{r['bellman_gain_ce_pct']:>8.3f}{r['train_wall_s']:>8.0f}")
 

@@ -81,23 +81,26 @@ def validate(economies: list[str], seeds: int, overrides: list[str], out: Path) 
     from pbt_econ.core.tables import write_table
     from pbt_econ.economies.registry import get_entry
     from pbt_econ.studies.validation.compare import RunDirView, check_profiles, compare
-    from pbt_econ.studies.validation.report import write_report
+    from pbt_econ.studies.validation.report import run_figures, write_report
 
     entries = {economy: get_entry(economy, "--economy") for economy in economies}
     rows: list[dict] = []
     walls: dict[str, float] = {}
+    figures: list[Path] = []
     for economy, entry in entries.items():
         economy_overrides = [o for o in overrides if not o.startswith("economy.") or _applies(o, economy)]
         for seed in range(seeds):
             run_dir = out / economy / f"seed{seed}"
             walls[f"{economy}/{seed}"] = run_one(economy, seed, economy_overrides, run_dir)
-            rows += compare(entry, RunDirView(run_dir, seed))
+            view = RunDirView(run_dir, seed)
+            rows += compare(entry, view)
+            figures += run_figures(entry, view, out)
         if entry.known_answer.profiles is not None:
             print(f"[validate] {economy}: checking its known profiles with the framework's best response", flush=True)
             rows += check_profiles(entry, out / economy / "seed0")
     out.mkdir(parents=True, exist_ok=True)
     write_table(rows, out / "validation.parquet", "validation")
-    write_report(rows, out, entries, walls=walls, overrides=overrides)
+    write_report(rows, out, entries, walls=walls, overrides=overrides, figures=figures)
     print(f"[validate] wrote {out / 'validation.md'}, {out / 'validation.parquet'} and plots", flush=True)
     return rows
 

@@ -95,6 +95,15 @@ class MemberWorker:
                                   types=br.types if episodes > 0 else ())
         return self._assess(cfg, seeds)
 
+    def score(self, episodes: int, unilateral_agents: int, scope: str = "both") -> tuple[float, dict[str, float]]:
+        """The member's cheap exploitability score (:func:`pbt_econ.equilibrium.score.exploitability_score`):
+        ``(score, largest rank per type)``."""
+        from pbt_econ.equilibrium.score import exploitability_score
+
+        result = exploitability_score(self.member, self.member.config.best_response, episodes, unilateral_agents,
+                                      scope)
+        return result.score, result.by_type
+
     def _assess(self, br: BestResponseConfig, seeds: int) -> tuple[Descriptors, DescriptorSE, list[BestResponseRow]]:
         deviations: dict = {}  # the trained deviations' policies, kept here for the solver's pool
         result = assess_outcome(self.member, br, seeds, deviations=deviations)

@@ -142,10 +142,11 @@ def run_search(
         while run.segment < run.n_segments:
             train_started = time.perf_counter()
             results = _train_segment(run, population)
+            scores = _score_segment(run, population)
             driver_started = time.perf_counter()
-            fitness = _record_segment(run, population, results)
+            fitness = _record_segment(run, population, results, scores)
             if not run.last:
-                _exploit_and_explore(run, population, fitness)
+                _exploit_and_explore(run, population, fitness, scores)
             _checkpoint_segment(run, population)
             run.segment_times.append((driver_started - train_started, time.perf_counter() - driver_started))
             if on_segment is not None:
@@ -243,14 +244,31 @@ def _train_segment(run: _Run, population: Population) -> dict[str, list[dict[str
                                lambda m: population.checkpoint(m, seg))
 
 
-def _record_segment(run: _Run, population: Population, results: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
-    """Append the metrics rows, tell each member's trial its objectives; returns each member's fitness."""
+def _score_segment(run: _Run, population: Population) -> dict[str, float] | None:
+    """``population.rank_by: equilibrium``: every member's exploitability score after the segment
+    (:meth:`populations.actor.MemberWorker.score`); ``None`` when PBT ranks by fitness alone."""
+    pop = run.config.population
+    if pop.rank_by != "equilibrium":
+        return None
+    seg = run.segment
+    results = population.call_all("score", lambda _m: (pop.score_episodes, pop.score_unilateral_agents,
+                                                       pop.score_scope),
+                                  lambda m: population.checkpoint(m, seg))
+    return {m: float(score) for m, (score, _by_type) in results.items()}
+
+
+def _record_segment(run: _Run, population: Population, results: dict[str, list[dict[str, Any]]],
+                    scores: dict[str, float] | None = None) -> dict[str, float]:
+    """Append the metrics rows (with ``exploitability``, the segment's score, when ranking by equilibrium), tell
+    each member's trial its objectives; returns each member's fitness."""
     pop = run.config.population
     fitness = {}
     for r in run.records:
         rows = results[r.member_id]
         for row in rows:
             row.update(segment=run.segment, trial=r.trial, restarts=r.restarts)
+            if scores is not None:
+                row["exploitability"] = scores[r.member_id]
         run.metrics.extend(rows)
         fitness[r.member_id] = _fitness(rows, pop.fitness, pop.fitness_rows)
         r.fitness_history.append(fitness[r.member_id])
@@ -258,13 +276,15 @@ def _record_segment(run: _Run, population: Population, results: dict[str, list[d
     population.fitness = fitness
     write_table(run.metrics, run.layout.metrics, "metrics")
     if not run.show_progress:
-        line = "  ".join(f"{m}={f:.4g}" for m, f in sorted(fitness.items()))
+        line = "  ".join(f"{m}={f:.4g}" + ("" if scores is None else f" (score {scores[m]:.3g})")
+                         for m, f in sorted(fitness.items()))
         end_episode = run.segment * pop.ready_interval + run.episodes
         print(f"segment {run.segment + 1}/{run.n_segments} (episode {end_episode}): fitness {line}", flush=True)
     return fitness
 
 
-def _exploit_and_explore(run: _Run, population: Population, fitness: dict[str, float]) -> None:
+def _exploit_and_explore(run: _Run, population: Population, fitness: dict[str, float],
+                         scores: dict[str, float] | None = None) -> None:
     """Between segments: probe the archive (quality-diversity search), then the PBT step; lineage rows."""
     config, qd, seg = run.config, run.qd, run.segment
     restarts = None
@@ -277,7 +297,8 @@ def _exploit_and_explore(run: _Run, population: Population, fitness: dict[str, f
         restarts = qd.restarts(population.records, random.Random(f"qd-{config.seed}-{seg}"))
     end_episode = seg * config.population.ready_interval + run.episodes
     run.lineage.extend(_pbt_step(config, population, run.trials, run.records, fitness, seg, end_episode,
-                                 run.search_paths("training."), run.search_paths("curriculum."), restarts, qd))
+                                 run.search_paths("training."), run.search_paths("curriculum."), restarts, qd,
+                                 scores))
     write_table(run.lineage, run.layout.lineage, "lineage", LineageRow)
 
 
@@ -309,7 +330,7 @@ def _prune_checkpoints(population: Population, segment: int) -> None:
 def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, records: list[MemberRecord],
               fitness: dict[str, float], segment: int, episode: int, training_paths: list[str],
               curriculum_paths: list[str], restarts: list[Restart] | None = None,
-              qd: QualitySearch | None = None) -> list[LineageRow]:
+              qd: QualitySearch | None = None, scores: dict[str, float] | None = None) -> list[LineageRow]:
     """Plan the PBT step (:func:`populations.pbt.plan_step`, pure), then apply it through Ray.
 
     With ``restarts`` (quality-diversity search) stalled members load an archive elite's saved state
@@ -319,7 +340,7 @@ def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, 
     niches = {r.member_id: (r.niche if pop.niche_by == "curriculum" else "all") for r in records}
     plans = plan_step([(r.member_id, r.niche, dict(r.hyperparameters)) for r in records], fitness, niches,
                       config.search_space, pop, trials, random.Random(f"pbt-{config.seed}-{segment}"),
-                      segment, episode, restarts)
+                      segment, episode, restarts, scores)
     copies = [p.exploit for p in plans if p.exploit is not None]
     exploits = [d for d in copies if not isinstance(d, Restart)]
     # Copy learning state parent -> child through the object store (all copies read pre-exploit states).
@@ -339,7 +360,8 @@ def _pbt_step(config: RunConfig, population: Population, trials: SegmentTrials, 
         elif d is not None:
             lineage.append(LineageRow(segment=segment, episode=episode, child=d.child, parent=d.parent, niche=d.niche,
                                       child_fitness=d.child_fitness, parent_fitness=d.parent_fitness,
-                                      explore=plan.explore, changes="; ".join(plan.notes)))
+                                      explore=plan.explore, changes="; ".join(plan.notes),
+                                      child_score=d.child_score, parent_score=d.parent_score))
     population.ray.get([
         population.actors[r.member_id].set_hyperparameters.remote({p: r.hyperparameters[p] for p in training_paths})
         for r in records if training_paths

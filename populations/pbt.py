@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pbt_econ.config.load import SearchParam
+from pbt_econ.equilibrium.score import rank_key
 from populations.archive import Restart
 
 __all__ = ["Exploit", "MemberPlan", "Trials", "perturb", "plan_exploits", "plan_step", "quantile_split"]
@@ -36,16 +37,23 @@ class Exploit:
     niche: str
     child_fitness: float
     parent_fitness: float
+    child_score: float = math.nan
+    """The child's exploitability score when the population ranks by equilibrium (NaN otherwise)."""
+    parent_score: float = math.nan
 
 
-def quantile_split(fitness: dict[str, float], quantile: float) -> tuple[list[str], list[str]]:
+def quantile_split(fitness: dict[str, float], quantile: float,
+                   scores: dict[str, float] | None = None) -> tuple[list[str], list[str]]:
     """``(bottom, top)`` member ids of one niche; NaN fitness ranks lowest.
 
+    With ``scores`` (``population.rank_by: equilibrium``) members rank first by their exploitability
+    score, members within every tolerance tying, then by fitness
+    (:func:`pbt_econ.equilibrium.score.rank_key`).
     ``n = floor(quantile * size)``, at least 1 when the niche has two or more
     members and ``quantile > 0``; ties are broken by member id so the result
     is deterministic.
     """
-    ids = sorted(fitness, key=lambda m: (-math.inf if math.isnan(fitness[m]) else fitness[m], m))
+    ids = sorted(fitness, key=lambda m: (*rank_key(fitness[m], None if scores is None else scores[m]), m))
     size = len(ids)
     if size < 2 or quantile <= 0:
         return [], []
@@ -55,17 +63,24 @@ def quantile_split(fitness: dict[str, float], quantile: float) -> tuple[list[str
 
 
 def plan_exploits(
-    fitness: dict[str, float], niches: dict[str, str], quantile: float, rng: random.Random
+    fitness: dict[str, float], niches: dict[str, str], quantile: float, rng: random.Random,
+    scores: dict[str, float] | None = None,
 ) -> list[Exploit]:
-    """Exploit decisions for one PBT step; members only copy within their own niche."""
+    """Exploit decisions for one PBT step; members only copy within their own niche, and only a member that
+    ranks strictly better (by fitness, or with ``scores`` by :func:`pbt_econ.equilibrium.score.rank_key`)."""
     decisions = []
     for niche in sorted(set(niches.values())):
         members = {m: fitness[m] for m in sorted(fitness) if niches[m] == niche}
-        bottom, top = quantile_split(members, quantile)
+        mine = None if scores is None else {m: scores[m] for m in members}
+        bottom, top = quantile_split(members, quantile, mine)
+
+        key = {m: rank_key(members[m], None if mine is None else mine[m]) for m in members}
         for child in bottom:
             parent = rng.choice(top)
-            if members[parent] > members[child] or math.isnan(members[child]):
-                decisions.append(Exploit(child, parent, niche, members[child], members[parent]))
+            if key[parent] > key[child] or math.isnan(members[child]):
+                decisions.append(Exploit(child, parent, niche, members[child], members[parent],
+                                         math.nan if mine is None else mine[child],
+                                         math.nan if mine is None else mine[parent]))
     return decisions
 
 
@@ -137,12 +152,14 @@ def plan_step(
     segment: int,
     episode: int,
     restarts: list[Restart] | None = None,
+    scores: dict[str, float] | None = None,
 ) -> list[MemberPlan]:
     """One PBT step as decisions: exploit within niches, explore, open each member's next trial.
 
     With ``restarts`` (the quality-diversity search, :func:`populations.archive.plan_restarts`) those
     replace the within-niche exploits: each stalled member copies an archive elite, then explores
-    from the elite's hyperparameters.
+    from the elite's hyperparameters. ``scores``: each member's exploitability score
+    (``population.rank_by: equilibrium``), which ranks before fitness.
 
     ``members`` are ``(member_id, niche, hyperparameters)`` in a fixed order; ``population`` is the
     :class:`~pbt_econ.config.load.PopulationConfig`; ``trials`` (Optuna, passed in) draws sampler-driven
@@ -152,7 +169,7 @@ def plan_step(
     training_paths = sorted(p for p in space if p.startswith("training."))
     curriculum_paths = sorted(p for p in space if p.startswith("curriculum."))
     by_id = {m: values for m, _, values in members}
-    copies = plan_exploits(fitness, niches, population.quantile, rng) if restarts is None else restarts
+    copies = plan_exploits(fitness, niches, population.quantile, rng, scores) if restarts is None else restarts
     exploited: dict[str, Exploit | Restart] = {d.child: d for d in copies}
     plans = []
     for member_id, niche, values in members:

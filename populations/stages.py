@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pbt_econ.config.load import RunConfig
@@ -48,6 +49,10 @@ class LineageRow:
     ``solve`` (the solver after the search: ``segment`` -1, ``changes`` lists the pooled deviations)."""
     cell: str = ""
     """``X,Y``: the archive cell of the elite a ``restart`` copied (``parent`` is the elite's member)."""
+    child_score: float = math.nan
+    """``population.rank_by: equilibrium``: the child's exploitability score before the copy (NaN otherwise)."""
+    parent_score: float = math.nan
+    """The parent's score (NaN unless ranking by equilibrium)."""
 
 
 def final_stages(config: RunConfig, population: Population, qd: QualitySearch | None,

@@ -167,6 +167,18 @@ class PopulationConfig:
     social welfare, the quantity the paper's planner maximises; it is not won by a collapsed economy)."""
     fitness_rows: int = 2
     """Fitness is the mean of this many of the member's latest metrics rows."""
+    rank_by: Literal["fitness", "equilibrium"] = "fitness"
+    """How PBT ranks members within a niche: ``fitness`` alone, or ``equilibrium``: first by a cheap
+    exploitability score measured after every segment (the exact certificates at a small budget,
+    :mod:`pbt_econ.equilibrium.score`; members within every tolerance tie), then by fitness. The score is
+    written to ``metrics.parquet`` (``exploitability``) and can be an Optuna objective."""
+    score_episodes: int = 1
+    """``rank_by: equilibrium``: evaluation episodes per candidate constant action of the score."""
+    score_unilateral_agents: int = 1
+    """``rank_by: equilibrium``: single agents per type whose constant deviations enter the score."""
+    score_scope: Literal["both", "nash", "meta"] = "both"
+    """``rank_by: equilibrium``: the deviations the score reads: single-agent and type-level (``both``),
+    single-agent only (``nash``) or type-level only (``meta``, the paper's sense)."""
     explore: Literal["optuna", "perturb"] = "optuna"
     """New hyperparameters after exploit: Optuna's sampler or perturbation."""
     perturb_factors: tuple[float, ...] = (0.8, 1.25)
@@ -195,6 +207,12 @@ class PopulationConfig:
         check_number("ready_interval", self.ready_interval, low=1, integer=True)
         check_number("quantile", self.quantile, low=0, high=0.5)
         check_number("fitness_rows", self.fitness_rows, low=1, integer=True)
+        if self.rank_by not in ("fitness", "equilibrium"):
+            raise ConfigError(f"rank_by = {self.rank_by!r}: must be 'fitness' or 'equilibrium'")
+        check_number("score_episodes", self.score_episodes, low=1, integer=True)
+        if self.score_scope not in ("both", "nash", "meta"):
+            raise ConfigError(f"score_scope = {self.score_scope!r}: must be 'both', 'nash' or 'meta'")
+        check_number("score_unilateral_agents", self.score_unilateral_agents, low=0, integer=True)
         for i, f in enumerate(self.perturb_factors):
             check_number(f"perturb_factors[{i}]", f, low=0, low_open=True)
         check_number("resample_probability", self.resample_probability, low=0, high=1)

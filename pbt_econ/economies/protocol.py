@@ -283,5 +283,8 @@ class KnownAnswer:
     (e.g. Cournot collusion) that validation certifies with the framework's own best response."""
     plot: Callable[[Mapping[str, list[float]], Any], None] | None = None
     """Optional ``(metrics over seeds, matplotlib Axes) -> None``: the economy's validation figure."""
+    figures: Callable[[RunView], Mapping[str, Any]] | None = None
+    """Optional ``run -> {name: matplotlib Figure}``: one run's own figures (learned against known);
+    validation saves each as ``<economy>_seed<k>_<name>.png`` beside ``validation.md`` and links it."""
     config: str = ""
     """The shipped config the validation searches (``configs/<config>``; default ``<kind>.yaml``)."""

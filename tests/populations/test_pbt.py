@@ -121,3 +121,18 @@ def test_plan_step_with_restarts_copies_elites_instead_of_niche_tops():
     assert by_id["c"].notes[0].startswith("training.consumer.lr: 0.0042 --(*")  # explores from the elite's values
     assert by_id["c"].hyperparameters["training.consumer.lr"] in (pytest.approx(0.0042 * 0.8),
                                                                   pytest.approx(0.0042 * 1.25))
+
+
+def test_ranking_by_equilibrium_prefers_the_member_closer_to_equilibrium():
+    """With scores, the member whose best constant deviation gains 3x its tolerance copies the one within
+    tolerance although its welfare is higher; within every tolerance (score <= 1) welfare decides."""
+    fitness = {"rich": 900.0, "stable": 400.0}
+    niches = {"rich": "paper", "stable": "paper"}
+    assert [(d.child, d.parent) for d in plan_exploits(fitness, niches, 0.25, random.Random(0))] == [("stable", "rich")]
+    decisions = plan_exploits(fitness, niches, 0.25, random.Random(0), scores={"rich": 3.0, "stable": 0.4})
+    assert [(d.child, d.parent, d.child_score, d.parent_score) for d in decisions] == [("rich", "stable", 3.0, 0.4)]
+    both_within = plan_exploits(fitness, niches, 0.25, random.Random(0), scores={"rich": 0.9, "stable": 0.2})
+    assert [(d.child, d.parent) for d in both_within] == [("stable", "rich")]
+    unknown = plan_exploits(fitness, niches, 0.25, random.Random(0), scores={"rich": math.nan, "stable": 2.0})
+    assert [(d.child, d.parent) for d in unknown] == [("rich", "stable")]  # no score ranks lowest
+    assert quantile_split({"a": 5.0, "b": 1.0, "c": 3.0}, 0.34, {"a": 2.0, "b": 1.5, "c": 0.1}) == (["a"], ["c"])

@@ -48,10 +48,13 @@ class AiyagariConfig:
     """Last periods left out of the descriptors (the truncation distorts them)."""
     burn_in: int = 0
     """First periods left out of the descriptors."""
-    initial: str = "stationary"
-    """``stationary`` (the same-grid solution's distribution) or ``point`` (``initial_assets`` for everyone)."""
-    initial_assets: float = 8.0
-    """Assets of every household at reset when ``initial = point``."""
+    initial: str = "point"
+    """``point`` (default: everyone at :attr:`start_assets`, labour states from the chain's stationary
+    distribution; nothing from the solution) or ``stationary`` (the same-grid solution's distribution: a
+    debugging aid, since the measured window then starts at the answer)."""
+    initial_assets: float | None = None
+    """Assets of every household at reset when ``initial = point``; ``None`` (default): the complete-markets
+    capital :math:`(\\alpha / (1/\\beta - 1 + \\delta))^{1/(1-\\alpha)}`, from the primitives alone."""
     asset_scale: float = 10.0
     """Assets and capital are observed divided by this."""
     capital_floor: float = 1e-3
@@ -80,7 +83,8 @@ class AiyagariConfig:
                               "(the descriptors need at least one measured period)")
         if self.initial not in ("stationary", "point"):
             raise ConfigError(f"initial = {self.initial!r}: must be 'stationary' or 'point'")
-        check_number("initial_assets", self.initial_assets, low=0)
+        if self.initial_assets is not None:
+            check_number("initial_assets", self.initial_assets, low=0)
         check_number("asset_scale", self.asset_scale, low=0, low_open=True)
         check_number("capital_floor", self.capital_floor, low=0, low_open=True)
         check_number("seed", self.seed, low=0, integer=True)
@@ -98,3 +102,11 @@ class AiyagariConfig:
     @property
     def episode_length(self) -> int:
         return self.horizon
+
+    @property
+    def start_assets(self) -> float:
+        """Every household's assets at a point start: ``initial_assets``, else the complete-markets capital per
+        unit of labour (the capital at :math:`r = 1/\\beta - 1`; precautionary saving takes the economy above it)."""
+        if self.initial_assets is not None:
+            return float(self.initial_assets)
+        return float((self.alpha / (1.0 / self.beta - 1.0 + self.delta)) ** (1.0 / (1.0 - self.alpha)))

@@ -28,13 +28,15 @@ weighs the world after the episode by at most :math:`\\beta^h` (``tail = 60``:
 :math:`0.96^{60} = 0.086`); docs/ground-truth.md measures how far the
 finite-horizon optimal policy differs from the stationary one at that distance.
 
-**Initial distribution.** ``initial = "stationary"`` (default): every household's
-(assets, labour state) is drawn from the same-grid solution's stationary
-distribution (:func:`.solution.solve`), so the measured window starts where the
-stationary equilibrium lives; the descriptor ``K_drift`` (relative change of
-:math:`K` over the window) shows whether the learned policy keeps it there.
-``initial = "point"``: assets ``initial_assets`` for everyone, labour states from
-the chain's stationary distribution (then use a ``burn_in``).
+**Initial distribution.** ``initial = "point"`` (default): assets ``start_assets``
+for everyone (``initial_assets``, else the complete-markets capital), labour
+states from the chain's stationary distribution: nothing from the solution. The
+learned r that validation reports is the policy's own long run
+(:mod:`.longrun`), not the episode's window. ``initial = "stationary"``: every
+household's (assets, labour state) is drawn from the same-grid solution's
+stationary distribution (:func:`.solution.solve`), so the window starts at the
+answer (for debugging); the descriptor ``K_drift`` (relative change of :math:`K`
+over the window) shows whether the learned policy keeps it there.
 
 Randomness: :meth:`AiyagariEconomy.reset` draws the initial distribution and the
 uniforms of every transition of the episode (``[B, T, N]``, float32) from the
@@ -56,7 +58,7 @@ from pbt_econ.economies.aiyagari.config import DEFAULT_SHARES, AiyagariConfig
 from pbt_econ.economies.protocol import AgentType, DescriptorSpec, Economy, Regime
 from pbt_econ.economies.single import SingleType
 
-__all__ = ["AiyagariActions", "AiyagariConfig", "AiyagariEconomy", "AiyagariState", "DEFAULT_SHARES", "build"]
+__all__ = ["AiyagariActions", "AiyagariConfig", "AiyagariEconomy", "AiyagariState", "DEFAULT_SHARES", "build", "observation"]
 
 @dataclass(frozen=True)
 class AiyagariState:
@@ -78,6 +80,16 @@ class AiyagariActions:
 
     share: torch.Tensor
     """``[B, N]`` savings share of cash on hand."""
+
+
+def observation(cfg: AiyagariConfig, assets, labour_state, r, w, K, time) -> torch.Tensor:
+    """``[..., N, D]`` household observations (:meth:`AiyagariEconomy.observe`) from per-household ``assets``
+    and ``labour_state`` ``[..., N]`` and per-copy prices and period ``[...]``."""
+    scale = cfg.asset_scale
+    onehot = torch.nn.functional.one_hot(labour_state, cfg.n_states).to(assets.dtype)
+    per_copy = torch.stack([25.0 * r, w, K / scale, (cfg.horizon - time) / cfg.horizon], dim=-1)
+    per_copy = per_copy.unsqueeze(-2).expand(*assets.shape, 4)
+    return torch.cat([(assets / scale).unsqueeze(-1), torch.log1p(assets).unsqueeze(-1), onehot, per_copy], -1)
 
 
 def _gini_rows(x: torch.Tensor) -> torch.Tensor:
@@ -237,7 +249,7 @@ class AiyagariEconomy(SingleType, Economy):
         else:
             pi = torch.tensor(self.chain.pi, dtype=torch.float64, device=where)
             states = torch.multinomial(pi, B * N, replacement=True, generator=gen).cpu().reshape(B, N)
-            assets = torch.full((B, N), float(cfg.initial_assets), dtype=torch.float64)
+            assets = torch.full((B, N), cfg.start_assets, dtype=torch.float64)
         uniforms = torch.rand((B, cfg.horizon, N), generator=gen, dtype=torch.float64, device=where)
         return AiyagariState(time=torch.zeros(B, device=self.device, dtype=self.dtype),
                              assets=assets.to(self.device, self.dtype), labour_state=states.to(self.device),
@@ -245,12 +257,7 @@ class AiyagariEconomy(SingleType, Economy):
 
     def observe_parts(self, assets, labour_state, r, w, K, time) -> torch.Tensor:
         """``[..., N, D]`` observations from per-household ``assets``/``labour_state`` and per-copy prices/time."""
-        cfg = self.config
-        scale = cfg.asset_scale
-        onehot = torch.nn.functional.one_hot(labour_state, cfg.n_states).to(assets.dtype)
-        per_copy = torch.stack([25.0 * r, w, K / scale, (cfg.horizon - time) / cfg.horizon], dim=-1)
-        per_copy = per_copy.unsqueeze(-2).expand(*assets.shape, 4)
-        return torch.cat([(assets / scale).unsqueeze(-1), torch.log1p(assets).unsqueeze(-1), onehot, per_copy], -1)
+        return observation(self.config, assets, labour_state, r, w, K, time)
 
     def grid_values(self):
         return self.config.savings_shares

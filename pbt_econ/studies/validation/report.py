@@ -108,9 +108,39 @@ def _plot(economy: str, entry, rows: list[dict], out: Path) -> Path | None:
     return path
 
 
+def run_figures(entry, view, out: Path) -> list[Path]:
+    """Save one run's own figures (``KnownAnswer.figures``) as ``out/<economy>_seed<k>_<name>.png``; a figure
+    that fails is reported and skipped (the report must still be written)."""
+    draw = entry.known_answer.figures
+    if draw is None:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", entry.kind)
+    paths = []
+    try:
+        drawn = draw(view)
+    except Exception as exc:  # noqa: BLE001 - a plug-in's figure
+        print(f"[validate] {entry.kind} seed {view.seed}: the known answer's figures failed ({exc!r})", flush=True)
+        return []
+    for name, fig in drawn.items():
+        path = out / f"{stem}_seed{view.seed}_{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
+        try:
+            fig.savefig(path, dpi=100)
+            paths.append(path)
+        finally:
+            plt.close(fig)
+    return paths
+
+
 def write_report(rows: list[dict], out: Path, entries: dict, walls: dict | None = None,
-                 overrides: list[str] | None = None) -> Path:
-    """Write ``out/validation.md`` and the plots; ``entries``: ``{economy: EconomyEntry}``. Returns the path."""
+                 overrides: list[str] | None = None, figures: list[Path] | None = None) -> Path:
+    """Write ``out/validation.md`` and the plots; ``entries``: ``{economy: EconomyEntry}``; ``figures``: the
+    runs' own figures already saved in ``out`` (:func:`run_figures`), linked after the plots. Returns the path."""
     walls = walls or {}
     lines = ["# Validation against known answers", "",
              f"Overrides: {' '.join(overrides) if overrides else 'none'}. Intervals over seeds: mean ± 1.96·sd/√n "
@@ -126,6 +156,7 @@ def write_report(rows: list[dict], out: Path, entries: dict, walls: dict | None 
         if (path := _plot(economy, entry, rows, out)) is not None:
             plots.append(path)
     lines += summary + [""] + body
+    plots += list(figures or [])
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     path = out / "validation.md"
     atomic_write_text(path, "\n".join(lines))

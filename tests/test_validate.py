@@ -290,4 +290,9 @@ def test_tiny_aiyagari_search_and_validation(tmp_path):
     assert metrics, table
     finite = [m for m, r in metrics.items() if math.isfinite(r["value"])]
     assert len(finite) >= 4, metrics
-    assert "## aiyagari" in (tmp_path / "validation.md").read_text()
+    report = (tmp_path / "validation.md").read_text()
+    assert "## aiyagari" in report
+    # the economy's own figure of the run (capital market, savings policy, Lorenz curves), linked in the report
+    assert (tmp_path / "aiyagari_seed0_markets.png").stat().st_size > 10_000
+    assert "(aiyagari_seed0_markets.png)" in report
+    assert metrics["r_gap_pp"]["value"] == pytest.approx(abs(metrics["r_percent"]["value"] - metrics["r_percent"]["known"]))

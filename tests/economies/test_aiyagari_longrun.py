@@ -152,3 +152,17 @@ def test_supply_curves_cross_demand_at_the_equilibrium_and_the_figure_has_its_th
     assert [ax.get_title().split(" (")[0] for ax in fig.axes] == ["capital market", "savings policy",
                                                                   "wealth Lorenz curves"]
     assert len(fig.axes[0].lines) == 5 and len(fig.axes[1].lines) == 7
+
+
+def test_a_spread_start_puts_each_copy_at_its_own_level_within_the_spread():
+    from pbt_econ.economies.registry import get_entry
+
+    cfg = dataclasses.replace(_base()[0], initial="spread", initial_spread=2.0)
+    econ = get_entry("aiyagari").build(types.SimpleNamespace(economy=cfg), 64, torch.device("cpu"), torch.float64)
+    a = econ.reset(generator=torch.Generator().manual_seed(1))
+    b = econ.reset(generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a.assets, b.assets) and torch.equal(a.uniforms, b.uniforms)
+    per_copy = a.assets[:, 0]
+    assert torch.equal(a.assets, per_copy[:, None].expand_as(a.assets))  # one level per copy
+    ratio = per_copy / cfg.start_assets
+    assert ratio.min() >= 0.5 and ratio.max() <= 2.0 and ratio.max() / ratio.min() > 2.5  # it spreads

@@ -50,11 +50,15 @@ class AiyagariConfig:
     """First periods left out of the descriptors."""
     initial: str = "point"
     """``point`` (default: everyone at :attr:`start_assets`, labour states from the chain's stationary
-    distribution; nothing from the solution) or ``stationary`` (the same-grid solution's distribution: a
+    distribution; nothing from the solution), ``spread`` (each copy at its own multiple of
+    :attr:`start_assets`, ``initial_spread``) or ``stationary`` (the same-grid solution's distribution: a
     debugging aid, since the measured window then starts at the answer)."""
     initial_assets: float | None = None
     """Assets of every household at reset when ``initial = point``; ``None`` (default): the complete-markets
     capital :math:`(\\alpha / (1/\\beta - 1 + \\delta))^{1/(1-\\alpha)}`, from the primitives alone."""
+    initial_spread: float = 2.0
+    """``initial = spread``: each copy starts at ``start_assets`` times a factor log-uniform in
+    ``[1 / initial_spread, initial_spread]``."""
     asset_scale: float = 10.0
     """Assets and capital are observed divided by this."""
     capital_floor: float = 1e-3
@@ -81,8 +85,9 @@ class AiyagariConfig:
         if self.burn_in + self.tail >= self.horizon:
             raise ConfigError(f"burn_in + tail = {self.burn_in + self.tail}: must be below horizon = {self.horizon} "
                               "(the descriptors need at least one measured period)")
-        if self.initial not in ("stationary", "point"):
-            raise ConfigError(f"initial = {self.initial!r}: must be 'stationary' or 'point'")
+        if self.initial not in ("stationary", "point", "spread"):
+            raise ConfigError(f"initial = {self.initial!r}: must be 'point', 'spread' or 'stationary'")
+        check_number("initial_spread", self.initial_spread, low=1)
         if self.initial_assets is not None:
             check_number("initial_assets", self.initial_assets, low=0)
         check_number("asset_scale", self.asset_scale, low=0, low_open=True)

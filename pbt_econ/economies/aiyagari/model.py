@@ -32,7 +32,11 @@ finite-horizon optimal policy differs from the stationary one at that distance.
 for everyone (``initial_assets``, else the complete-markets capital), labour
 states from the chain's stationary distribution: nothing from the solution. The
 learned r that validation reports is the policy's own long run
-(:mod:`.longrun`), not the episode's window. ``initial = "stationary"``: every
+(:mod:`.longrun`), not the episode's window. ``initial = "spread"``: the same, but each
+copy's households start at ``start_assets`` times its own factor, log-uniform in
+``[1 / initial_spread, initial_spread]`` (drawn from the generator), so that the copies of one
+update see different capital and prices and the policy can learn how saving responds to r.
+``initial = "stationary"``: every
 household's (assets, labour state) is drawn from the same-grid solution's
 stationary distribution (:func:`.solution.solve`), so the window starts at the
 answer (for debugging); the descriptor ``K_drift`` (relative change of :math:`K`
@@ -46,6 +50,7 @@ on the generator's device; :meth:`AiyagariEconomy.step` is a pure function of it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -189,36 +194,53 @@ class AiyagariEconomy(SingleType, Economy):
             DescriptorSpec("welfare", "utility per household", "mean discounted utility sum_t beta^t u(c_t)"),
             DescriptorSpec("reward_household", "utility per episode", "mean household episode return (undiscounted)"),
         )
-        try:
-            self.reference: solution.Stationary | None = solution.solve(config, "grid")
-            """The same-grid stationary equilibrium (initial distribution, regimes); None if the grid has none."""
-        except ValueError as exc:
-            if config.initial == "stationary":
-                raise ConfigError(f"savings_shares: {exc}; initial = 'stationary' needs it (use initial: point)") \
-                    from None
-            self.reference = None
-        r_cm = solution.complete_markets_r(config.beta)
+        self._reference: solution.Stationary | None | bool = False  # False: not solved yet
+        self._regimes: tuple[Regime, ...] | None = None
+        if config.initial != "stationary":
+            return
+        reference = self.reference  # the stationary start needs the solution now
+        dist = reference.dist.ravel()
+        self._initial_probs = torch.tensor(dist / dist.sum(), dtype=torch.float64)
+        self._initial_assets = torch.tensor(np.repeat(reference.a_grid, S), dtype=torch.float64)
+        self._initial_states = torch.tensor(np.tile(np.arange(S), reference.a_grid.size), dtype=torch.int64)
+
+    @property
+    def reference(self) -> solution.Stationary | None:
+        """The same-grid stationary equilibrium (the stationary start, the regimes); None if the grid has none.
+        Solved on first use (seconds per process): training from a point start never needs it."""
+        if self._reference is False:
+            try:
+                self._reference = solution.solve(self.config, "grid")
+            except ValueError as exc:
+                if self.config.initial == "stationary":
+                    raise ConfigError(f"savings_shares: {exc}; initial = 'stationary' needs it (use initial: point)") \
+                        from None
+                self._reference = None
+        return self._reference
+
+    @property
+    def regimes(self) -> tuple[Regime, ...]:
+        """Rules, first match wins: trivial, no precautionary saving, over- and undersaving against the same-grid
+        equilibrium (when it exists), near equilibrium."""
+        if self._regimes is not None:
+            return self._regimes
+        r_cm = solution.complete_markets_r(self.config.beta)
         band = 0.0025
-        self.regimes = (
+        regimes = (
             Regime("trivial", f"K < {self.trivial_capital:g} (households hold no wealth)", self.trivial),
             Regime("no-precaution", f"r >= {r_cm - band:.4f} (1/beta - 1 - 0.25 pp: no precautionary saving)",
                    lambda d: d["r"] >= r_cm - band),
         )
         if self.reference is not None:
             r_star = self.reference.r
-            self.regimes += (
+            regimes += (
                 Regime("oversaving", f"r < {r_star - band:.4f} (same-grid equilibrium {r_star:.4f} - 0.25 pp)",
                        lambda d: d["r"] < r_star - band),
                 Regime("undersaving", f"r > {r_star + band:.4f} (same-grid equilibrium {r_star:.4f} + 0.25 pp)",
                        lambda d: d["r"] > r_star + band),
             )
-        self.regimes += (Regime("near-equilibrium", "otherwise", lambda d: True),)
-        if self.reference is None:
-            return
-        dist = self.reference.dist.ravel()
-        self._initial_probs = torch.tensor(dist / dist.sum(), dtype=torch.float64)
-        self._initial_assets = torch.tensor(np.repeat(self.reference.a_grid, S), dtype=torch.float64)
-        self._initial_states = torch.tensor(np.tile(np.arange(S), self.reference.a_grid.size), dtype=torch.int64)
+        self._regimes = regimes + (Regime("near-equilibrium", "otherwise", lambda d: True),)
+        return self._regimes
 
     # ------------------------------------------------------------------ prices
     def prices(self, assets: torch.Tensor, labour_state: torch.Tensor):
@@ -250,6 +272,10 @@ class AiyagariEconomy(SingleType, Economy):
             pi = torch.tensor(self.chain.pi, dtype=torch.float64, device=where)
             states = torch.multinomial(pi, B * N, replacement=True, generator=gen).cpu().reshape(B, N)
             assets = torch.full((B, N), cfg.start_assets, dtype=torch.float64)
+            if cfg.initial == "spread":  # each copy at its own level: the copies see different prices
+                log_s = math.log(cfg.initial_spread)
+                u = torch.rand((B, 1), generator=gen, dtype=torch.float64, device=where).cpu()
+                assets = assets * torch.exp((2.0 * u - 1.0) * log_s)
         uniforms = torch.rand((B, cfg.horizon, N), generator=gen, dtype=torch.float64, device=where)
         return AiyagariState(time=torch.zeros(B, device=self.device, dtype=self.dtype),
                              assets=assets.to(self.device, self.dtype), labour_state=states.to(self.device),

@@ -100,23 +100,23 @@ def compare(view: RunView) -> list[Metric]:
 
 
 def targets(values: Mapping[str, list[float]]) -> list[Target]:
+    """Every seed's value of each metric at most its bound: r gap, Gini gap, long-run |K drift|, Bellman gain."""
+    rules = (  # (metric, bound, target name, what was measured)
+        ("r_gap_pp", R_TOLERANCE_PP, f"r within {R_TOLERANCE_PP} pp of the same-grid equilibrium",
+         "|r - r_grid| (pp) per seed"),
+        ("gini_gap", GINI_TOLERANCE, f"wealth Gini within {GINI_TOLERANCE} of the same-grid equilibrium",
+         "|Gini - Gini_grid| per seed"),
+        ("K_drift_abs", K_DRIFT_TOLERANCE, f"|K drift| of the long run at most {K_DRIFT_TOLERANCE:g}",
+         "largest |K drift| per seed"),
+        ("bellman_gain_ce_pct", BELLMAN_CE_TOLERANCE_PCT,
+         f"one-step Bellman gain at most {BELLMAN_CE_TOLERANCE_PCT:g}% of consumption",
+         "consumption-equivalent gain (%) per seed"),
+    )
     out = []
-    gaps = values.get("r_gap_pp", [])
-    out.append(Target(f"r within {R_TOLERANCE_PP} pp of the same-grid equilibrium",
-                      bool(gaps) and all(g <= R_TOLERANCE_PP for g in gaps),
-                      "|r - r_grid| (pp) per seed: " + ", ".join(f"{g:.3f}" for g in gaps)))
-    ggaps = values.get("gini_gap", [])
-    out.append(Target(f"wealth Gini within {GINI_TOLERANCE} of the same-grid equilibrium",
-                      bool(ggaps) and all(g <= GINI_TOLERANCE for g in ggaps),
-                      "|Gini - Gini_grid| per seed: " + ", ".join(f"{g:.3f}" for g in ggaps)))
-    drifts = values.get("K_drift_abs", [])
-    out.append(Target(f"|K drift| of the long run at most {K_DRIFT_TOLERANCE:g}",
-                      bool(drifts) and all(d <= K_DRIFT_TOLERANCE for d in drifts),
-                      "largest |K drift| per seed: " + ", ".join(f"{d:.3f}" for d in drifts)))
-    ce = values.get("bellman_gain_ce_pct", [])
-    out.append(Target(f"one-step Bellman gain at most {BELLMAN_CE_TOLERANCE_PCT:g}% of consumption",
-                      bool(ce) and all(c <= BELLMAN_CE_TOLERANCE_PCT for c in ce),
-                      "consumption-equivalent gain (%) per seed: " + ", ".join(f"{c:.3f}" for c in ce)))
+    for metric, bound, name, measured in rules:
+        seen = values.get(metric, [])
+        out.append(Target(name, bool(seen) and all(v <= bound for v in seen),
+                          f"{measured}: " + ", ".join(f"{v:.3f}" for v in seen)))
     return out
 
 

@@ -64,6 +64,7 @@ class LongRun:
 
 
 def _probs(policy, obs: torch.Tensor) -> torch.Tensor:
+    """``[N, K]`` float64 probabilities of the first copy's households, first head (a float32 or float64 policy)."""
     with torch.no_grad():
         try:
             out = policy(obs)
@@ -148,12 +149,7 @@ def policy_probs_fn(policy, config, r: float, w: float, K: float, time: float = 
         s_t = torch.as_tensor(np.asarray(s, dtype=np.int64))[None]
         one = torch.ones(1, dtype=torch.float32)
         obs = observation(config, a_t, s_t, one * r, one * w, one * K, one * time)
-        with torch.no_grad():
-            try:
-                probs = policy(obs)
-            except RuntimeError:  # a float64 policy
-                probs = policy(obs.double())
-        return probs[0, :, 0, :].detach().cpu().double().numpy()
+        return _probs(policy, obs).cpu().numpy()
 
     return probs_fn
 
